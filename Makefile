@@ -1,0 +1,31 @@
+# smarter-obs developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test bench lint demo clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## Create .venv and install smarter-obs with every extra and the test tools
+
+test: $(STAMP)  ## Run the whole test suite (starts embedded ClickHouse, PostgreSQL and a mock Kafka itself)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## Run the benchmarks in bench/ and print numbers against in-run baselines
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check smarter_obs collectors tests bench
+
+clean:  ## Remove the virtual environment and embedded stores
+	rm -rf $(VENV) .smarter-obs .pytest_cache

@@ -1,0 +1,1 @@
+"""Collectors: source reader → rows → sink, one package per source."""

@@ -1,0 +1,53 @@
+"""Shared click option types and decorators."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``15s``, ``500ms``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration; use e.g. 500ms, 15s, 2m or 1h")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Duration(click.ParamType):
+    """A duration option (``15s``, ``2m``); the value is seconds as a float."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+
+clickhouse_option = click.option(
+    "--clickhouse",
+    "clickhouse_url",
+    envvar="SMARTER_OBS_CLICKHOUSE_URL",
+    metavar="URL",
+    help="ClickHouse URL: chdb:///path (embedded) or http(s)://user:pass@host:8123/db. "
+    "Default: embedded chDB under .smarter-obs/. [env: SMARTER_OBS_CLICKHOUSE_URL]",
+)
+
+postgres_option = click.option(
+    "--postgres",
+    "postgres_dsn",
+    envvar="SMARTER_OBS_POSTGRES_DSN",
+    metavar="DSN",
+    help="PostgreSQL/Supabase connection string. Default: embedded PostgreSQL (pgserver) under .smarter-obs/. "
+    "[env: SMARTER_OBS_POSTGRES_DSN]",
+)

@@ -1,0 +1,106 @@
+"""Versioned migrations, independent of the database: discover files, skip what ran, apply the rest in order."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from smarter_obs.errors import ConfigError, MigrationError
+
+_FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration file, with its SQL already rendered for the target."""
+
+    version: int
+    name: str
+    path: Path
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+    def statements(self) -> list[str]:
+        """The file split into statements on ``;`` at the end of a line (our DDL never has one inside)."""
+        out, current = [], []
+        for line in self.sql.splitlines():
+            if line.strip().startswith("--") and not current:
+                continue
+            current.append(line)
+            if line.rstrip().endswith(";"):
+                stmt = "\n".join(current).strip().rstrip(";").strip()
+                if stmt and not all(s.strip().startswith("--") or not s.strip() for s in stmt.splitlines()):
+                    out.append(stmt)
+                current = []
+        tail = "\n".join(current).strip()
+        if tail and not all(s.strip().startswith("--") or not s.strip() for s in tail.splitlines()):
+            out.append(tail)
+        return out
+
+
+@dataclass
+class MigrationReport:
+    applied: list[Migration] = field(default_factory=list)
+    skipped: list[Migration] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    """What a database must offer the runner."""
+
+    def ensure_migrations_table(self) -> None: ...
+
+    def applied_versions(self) -> dict[int, str]:
+        """version → checksum of what ran before."""
+        ...
+
+    def apply(self, migration: Migration) -> None:
+        """Run the statements and record the version; raise MigrationError on failure."""
+        ...
+
+
+def discover(directory: Path, render: Callable[[str], str] = lambda s: s) -> list[Migration]:
+    """``NNNN_name.sql`` files in ``directory``, sorted; each rendered with ``render``."""
+    migrations: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_RE.match(path.name)
+        if not match:
+            raise ConfigError(f"{path}: migration files must be named NNNN_snake_name.sql")
+        version = int(match.group(1))
+        if version in migrations:
+            raise ConfigError(f"{path}: version {version} is also used by {migrations[version].path.name}")
+        migrations[version] = Migration(version, match.group(2), path, render(path.read_text()))
+    return [migrations[v] for v in sorted(migrations)]
+
+
+def run(
+    backend: Backend,
+    migrations: Iterable[Migration],
+    progress: Callable[[str], None] | None = None,
+) -> MigrationReport:
+    """Apply every migration not yet recorded, in version order. Re-running is a no-op."""
+    report = MigrationReport()
+    backend.ensure_migrations_table()
+    done = backend.applied_versions()
+    for migration in migrations:
+        if migration.version in done:
+            report.skipped.append(migration)
+            continue
+        if progress:
+            progress(f"applying {migration.path.name}")
+        try:
+            backend.apply(migration)
+        except MigrationError:
+            raise
+        except Exception as exc:  # the driver's own error: keep its text, add the file
+            raise MigrationError(
+                f"{migration.path}: {type(exc).__name__}: {exc}", path=str(migration.path), version=migration.version
+            ) from exc
+        report.applied.append(migration)
+    return report
