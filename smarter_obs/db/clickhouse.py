@@ -1,0 +1,215 @@
+"""ClickHouse schema: render ``provisioning/clickhouse/NNNN_name.sql`` with Jinja2 and apply it idempotently.
+
+Template variables (see docs/clickhouse.md):
+
+- ``database``: the telemetry database (validated identifier); always qualify tables as ``{{ database }}.t``.
+- ``on_cluster``: ``""`` or `` ON CLUSTER `name` ``.
+- ``ttl_days``: integer, 0 keeps data forever.
+- ``engine('MergeTree')`` / ``engine('ReplacingMergeTree', 'ver')``: the engine clause, ``Replicated*`` with
+  ``'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`` in cluster mode.
+- ``ttl('toDateTime(Timestamp)')``: ``TTL <expr> + toIntervalDay(N)`` or nothing when ``ttl_days`` is 0.
+
+Applied versions are recorded in ``<database>.schema_migrations`` (version, name, checksum, applied_at).
+Statements must be idempotent (``IF NOT EXISTS``): if a file fails halfway, fixing it and re-running applies
+it again from the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from smarter_obs import settings
+from smarter_obs.db._runner import Migration, MigrationReport, discover, run
+from smarter_obs.errors import ConfigError, MigrationError
+from smarter_obs.sinks.clickhouse import (
+    connect,
+    map_errors,
+    parse_url,
+    quote_identifier,
+    resolve_database,
+    validate_identifier,
+)
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+__all__ = ["MIGRATIONS_TABLE", "migrate", "migrations_dir", "render", "render_template"]
+
+#: Table (in the telemetry database) recording applied migrations.
+MIGRATIONS_TABLE = "schema_migrations"
+#: Overrides where the ``NNNN_name.sql`` templates are read from.
+SMARTER_OBS_CLICKHOUSE_MIGRATIONS = "SMARTER_OBS_CLICKHOUSE_MIGRATIONS"
+
+_REPLICA_ARGS = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+
+
+def migrations_dir() -> Path:
+    """``provisioning/clickhouse`` of the source tree (the canonical location), or the env override."""
+    override = settings.env(SMARTER_OBS_CLICKHOUSE_MIGRATIONS)
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parents[2] / "provisioning" / "clickhouse")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        f"ClickHouse migration templates not found (looked in {', '.join(map(str, candidates))}); "
+        f"set {SMARTER_OBS_CLICKHOUSE_MIGRATIONS} to the provisioning/clickhouse directory",
+        setting=SMARTER_OBS_CLICKHOUSE_MIGRATIONS,
+    )
+
+
+def _resolve_ttl(ttl_days: int | None) -> int:
+    raw = ttl_days if ttl_days is not None else settings.env(settings.SMARTER_OBS_TTL_DAYS, None)
+    if raw is None:
+        return settings.DEFAULT_TTL_DAYS
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"TTL days {raw!r} is not an integer; use e.g. 30 (0 keeps data forever)",
+                          setting=settings.SMARTER_OBS_TTL_DAYS) from None
+    if value < 0:
+        raise ConfigError(f"TTL days must be 0 or more, got {value}", setting=settings.SMARTER_OBS_TTL_DAYS)
+    return value
+
+
+def _resolve_cluster(cluster: str | None) -> str | None:
+    name = settings.resolve(cluster, settings.SMARTER_OBS_CLICKHOUSE_CLUSTER)
+    if name is None:
+        return None
+    return validate_identifier(name, "cluster name", setting=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER)
+
+
+def render_template(text: str, *, database: str, ttl_days: int, cluster: str | None) -> str:
+    """Render one template with already-validated values."""
+    import jinja2
+
+    def engine(name: str, *params: str) -> str:
+        if cluster:
+            return f"Replicated{name}({', '.join((_REPLICA_ARGS, *params))})"
+        return f"{name}({', '.join(params)})"
+
+    def ttl(expression: str) -> str:
+        return f"TTL {expression} + toIntervalDay({ttl_days})" if ttl_days > 0 else ""
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    template = env.from_string(text)
+    return template.render(
+        database=quote_identifier(database),
+        on_cluster=f" ON CLUSTER {quote_identifier(cluster)}" if cluster else "",
+        ttl_days=ttl_days,
+        engine=engine,
+        ttl=ttl,
+    )
+
+
+def render(
+    *,
+    database: str | None = None,
+    ttl_days: int | None = None,
+    cluster: str | None = None,
+    directory: Path | str | None = None,
+) -> list[Migration]:
+    """Every migration rendered for these settings, in version order; needs no server."""
+    database = resolve_database(database)
+    ttl_value = _resolve_ttl(ttl_days)
+    cluster_name = _resolve_cluster(cluster)
+    folder = Path(directory) if directory is not None else migrations_dir()
+
+    def _render(text: str) -> str:
+        import jinja2
+
+        try:
+            return render_template(text, database=database, ttl_days=ttl_value, cluster=cluster_name)
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"cannot render a migration in {folder}: {exc}") from exc
+
+    return discover(folder, _render)
+
+
+class _ClickHouseBackend:
+    """The runner's Backend for ClickHouse."""
+
+    def __init__(self, client: Client, database: str, cluster: str | None, url) -> None:  # noqa: ANN001
+        self.client = client
+        self.db = quote_identifier(database)
+        self.database = database
+        self.on_cluster = f" ON CLUSTER {quote_identifier(cluster)}" if cluster else ""
+        self.engine = f"ReplicatedReplacingMergeTree({_REPLICA_ARGS}, applied_at)" if cluster else \
+            "ReplacingMergeTree(applied_at)"
+        self.url = url
+
+    def ensure_migrations_table(self) -> None:
+        with map_errors("create migrations table", url=self.url, table=f"{self.database}.{MIGRATIONS_TABLE}"):
+            self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.db}{self.on_cluster}")
+            self.client.command(
+                f"CREATE TABLE IF NOT EXISTS {self.db}.{MIGRATIONS_TABLE}{self.on_cluster} ("
+                "version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
+                f") ENGINE = {self.engine} ORDER BY version"
+            )
+
+    def applied_versions(self) -> dict[int, str]:
+        with map_errors("read migrations", url=self.url, table=f"{self.database}.{MIGRATIONS_TABLE}"):
+            result = self.client.query(
+                f"SELECT version, argMax(checksum, applied_at) FROM {self.db}.{MIGRATIONS_TABLE} GROUP BY version"
+            )
+        return {int(version): checksum for version, checksum in result.result_rows}
+
+    def apply(self, migration: Migration) -> None:
+        for statement in migration.statements():
+            try:
+                self.client.command(statement)
+            except Exception as exc:
+                message = _server_message(exc, self.url.password)
+                raise MigrationError(
+                    f"{migration.path}: {message}", path=str(migration.path), version=migration.version
+                ) from None
+        with map_errors("record migration", url=self.url, table=f"{self.database}.{MIGRATIONS_TABLE}"):
+            self.client.insert(
+                MIGRATIONS_TABLE,
+                [[migration.version, migration.name, migration.checksum]],
+                column_names=["version", "name", "checksum"],
+                database=self.database,
+            )
+
+
+def _server_message(exc: Exception, password: str | None) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.replace(password, "***") if password else text
+
+
+def migrate(
+    url: str | None = None,
+    *,
+    database: str | None = None,
+    ttl_days: int | None = None,
+    cluster: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    directory: Path | str | None = None,
+) -> MigrationReport:
+    """Create/upgrade the telemetry schema at ``url`` (argument > env > embedded default). Idempotent.
+
+    Raises ConfigError for bad settings, SinkUnavailableError when ClickHouse cannot be reached and
+    MigrationError naming the file and the server's message when a statement fails.
+    """
+    parsed = parse_url(url)
+    database = resolve_database(database, parsed)
+    cluster_name = _resolve_cluster(cluster)
+    migrations = render(database=database, ttl_days=ttl_days, cluster=cluster_name, directory=directory)
+    client = connect(url)
+    try:
+        backend = _ClickHouseBackend(client, database, cluster_name, parsed)
+        report = run(backend, migrations, progress)
+        if progress:
+            done = backend.applied_versions()
+            for migration in report.skipped:
+                if done.get(migration.version) not in (None, migration.checksum):
+                    progress(f"note: {migration.path.name} differs from the applied version "
+                             "(file edited or different settings); it is not re-applied")
+        return report
+    finally:
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - nothing useful to do when closing fails
+            pass
