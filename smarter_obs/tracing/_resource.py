@@ -1,0 +1,73 @@
+"""The OpenTelemetry resource: configured service attributes + host/process facts + a per-process instance id.
+
+Configured attributes (arguments, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SERVICE_NAME``) win over detected
+ones. ``service.instance.id`` is a fresh UUIDv4 per process — also in a forked child — unless the user set
+one explicitly, which is then kept as given.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+
+    from smarter_obs.tracing._config import TracingConfig
+
+
+def new_instance_id() -> str:
+    return str(uuid.uuid4())
+
+
+def process_attributes() -> dict[str, Any]:
+    """Attributes that change with the process (re-read after fork)."""
+    attrs: dict[str, Any] = {"process.pid": os.getpid()}
+    if hasattr(os, "getppid"):
+        attrs["process.parent_pid"] = os.getppid()
+    return attrs
+
+
+def detected_attributes() -> dict[str, Any]:
+    """Host, OS, runtime and SDK facts (cheap: no network, no subprocess)."""
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
+    executable = sys.executable or ""
+    attrs: dict[str, Any] = {
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.name": "opentelemetry",
+        "telemetry.sdk.version": sdk_version,
+        "telemetry.distro.name": "smarter-obs",
+        "host.name": socket.gethostname(),
+        "host.arch": platform.machine(),
+        "os.type": platform.system().lower(),
+        "process.runtime.name": sys.implementation.name,
+        "process.runtime.version": platform.python_version(),
+        "process.executable.name": os.path.basename(executable),
+        "process.executable.path": executable,
+        "process.command": sys.orig_argv[0] if getattr(sys, "orig_argv", None) else "",
+    }
+    from smarter_obs import __version__
+
+    attrs["telemetry.distro.version"] = __version__
+    attrs.update(process_attributes())
+    return attrs
+
+
+def build_resource(config: TracingConfig, instance_id: str) -> Resource:
+    from opentelemetry.sdk.resources import Resource
+
+    attrs = detected_attributes()
+    attrs["service.instance.id"] = instance_id
+    attrs.update({k: list(v) if isinstance(v, tuple) else v for k, v in config.resource_attributes})
+    return Resource(attrs)
+
+
+def user_instance_id(config: TracingConfig) -> str | None:
+    """The ``service.instance.id`` the user configured, if any."""
+    value = dict(config.resource_attributes).get("service.instance.id")
+    return None if value is None else str(value)
