@@ -1,0 +1,196 @@
+"""Export over real OTLP/HTTP, behaviour with a dead backend, queue limits, exit flush and fork safety."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import smarter_obs
+from smarter_obs.tracing import _stats
+from tests.tracing.otlp_receiver import OtlpReceiver, closed_port_url
+
+
+def test_spans_reach_an_otlp_http_receiver_with_headers_and_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    with OtlpReceiver() as receiver:
+        telemetry = smarter_obs.init_tracing(
+            "orders", endpoint=receiver.url, headers={"Authorization": "Bearer t0ken"}, environment="test"
+        )
+        with telemetry.tracer("t").start_as_current_span("work"):
+            pass
+        (span,) = receiver.wait_for(1)
+        assert receiver.paths == ["/v1/traces"]
+        assert receiver.headers[0]["authorization"] == "Bearer t0ken"
+        assert span.name == "work"
+        assert span.resource["service.name"] == "orders"
+        assert span.resource["deployment.environment.name"] == "test"
+        stats = telemetry.stats()
+        assert (stats.spans_exported, stats.spans_dropped) == (1, 0)
+
+
+def test_dead_backend_never_blocks_or_raises_and_reports_drops_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "0.5")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")
+    telemetry = smarter_obs.init_tracing("svc", endpoint=closed_port_url())
+    tracer = telemetry.tracer("t")
+    started = time.perf_counter()
+    for i in range(50):
+        with tracer.start_as_current_span(f"request {i}"):
+            pass
+    creation = time.perf_counter() - started
+    assert telemetry.force_flush(timeout=20) is True
+    stats = telemetry.stats()
+    assert stats.spans_exported == 0
+    assert stats.spans_dropped == 50
+    (exporter,) = stats.exporters
+    assert exporter.failed_exports >= 1 and exporter.last_error
+    reports = [r for r in caplog.records if r.name == "smarter_obs.tracing" and r.levelno >= logging.WARNING]
+    assert len(reports) == 1, [r.getMessage() for r in reports]
+    assert "spans dropped" in reports[0].getMessage()
+    sdk_noise = [r for r in caplog.records if r.name.startswith("opentelemetry") and r.levelno >= logging.WARNING]
+    assert sdk_noise == []
+    # 50 spans were created while every export failed; creation is in-memory work only.
+    assert creation < 5, creation
+
+
+def test_failure_reports_repeat_after_the_interval_with_the_count_since_the_last(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_stats, "REPORT_INTERVAL_S", 0.0)
+    caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "0.2")
+    telemetry = smarter_obs.init_tracing("svc", endpoint=closed_port_url())
+    for _ in range(2):
+        with telemetry.tracer("t").start_as_current_span("x"):
+            pass
+        telemetry.force_flush(timeout=10)
+    messages = [r.getMessage() for r in caplog.records if "failing" in r.getMessage()]
+    assert len(messages) == 2
+    assert "1 spans dropped since the last report, 1 in total" in messages[0]
+    assert "1 spans dropped since the last report, 2 in total" in messages[1]
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "8")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "0.2")
+    with OtlpReceiver() as receiver:
+        telemetry = smarter_obs.init_tracing("svc", endpoint=receiver.url)
+        processor = telemetry.provider._active_span_processor._span_processors[0]
+        # Hold the export lock so the worker cannot drain the queue while we fill it.
+        with processor._batch_processor._export_lock:
+            for _ in range(30):
+                with telemetry.tracer("t").start_as_current_span("burst"):
+                    pass
+            queued = telemetry.stats()
+        assert queued.spans_queued == 8
+        (exporter,) = queued.exporters
+        assert exporter.dropped_queue_full == 22
+        telemetry.force_flush(timeout=10)
+        assert len(receiver.wait_for(8)) == 8
+        stats = telemetry.stats()
+        assert (stats.spans_exported, stats.spans_dropped, stats.spans_queued) == (8, 22, 0)
+
+
+_CHILD_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import smarter_obs
+    smarter_obs.init_tracing("exiting-service", endpoint=sys.argv[1])
+    from opentelemetry import trace
+    tracer = trace.get_tracer("script")
+    for i in range(3):
+        with tracer.start_as_current_span(f"job {i}"):
+            pass
+    if sys.argv[2] == "sys.exit":
+        sys.exit(3)
+    """
+)
+
+
+@pytest.mark.parametrize(("how", "code"), [("normal", 0), ("sys.exit", 3)])
+def test_spans_ended_before_exit_are_flushed(how: str, code: int) -> None:
+    with OtlpReceiver() as receiver:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        # The default 5 s batch delay would keep them queued: only the exit flush can deliver them.
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-c", _CHILD_SCRIPT, receiver.url, how], env=env, capture_output=True, timeout=60
+        )
+        assert result.returncode == code, result.stderr.decode()
+        assert time.monotonic() - started < 30
+        spans = receiver.wait_for(3, timeout=5)
+        assert sorted(s.name for s in spans) == ["job 0", "job 1", "job 2"]
+        assert {s.resource["service.name"] for s in spans} == {"exiting-service"}
+
+
+def test_exit_with_a_dead_backend_is_bounded() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["OTEL_BSP_EXPORT_TIMEOUT"] = "1500"
+    env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "30"
+    started = time.monotonic()
+    # A port that accepts but never answers would hang an unbounded exporter for 30 s.
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        result = subprocess.run(
+            [sys.executable, "-c", _CHILD_SCRIPT, url, "normal"], env=env, capture_output=True, timeout=60
+        )
+    assert result.returncode == 0, result.stderr.decode()
+    assert time.monotonic() - started < 15
+
+
+def _child_work(url_queue: multiprocessing.Queue) -> None:
+    from opentelemetry import trace
+
+    from smarter_obs.tracing import current
+
+    telemetry = current()
+    with trace.get_tracer("child").start_as_current_span(f"child work {os.getpid()}"):
+        pass
+    url_queue.put((os.getpid(), telemetry.resource.attributes["service.instance.id"]))
+    # No flush here: the child leaves through os._exit and must still deliver its span.
+
+
+def test_spans_ended_in_a_forked_child_are_exported_by_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")  # nothing leaves unless flushed on exit
+    with OtlpReceiver() as receiver:
+        telemetry = smarter_obs.init_tracing("forking-service", endpoint=receiver.url)
+        with telemetry.tracer("parent").start_as_current_span("parent work"):
+            pass  # queued in the parent before the fork: the child must not export it again
+        parent_instance = telemetry.resource.attributes["service.instance.id"]
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        children = [context.Process(target=_child_work, args=(results,)) for _ in range(2)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join(30)
+            assert child.exitcode == 0
+        reported = dict(results.get(timeout=5) for _ in children)
+        spans = receiver.wait_for(2, timeout=10)
+        child_spans = {s.name: s for s in spans}
+        assert set(child_spans) == {f"child work {pid}" for pid in reported}
+        for pid, instance_id in reported.items():
+            resource = child_spans[f"child work {pid}"].resource
+            assert resource["process.pid"] == pid
+            assert resource["service.instance.id"] == instance_id != parent_instance
+        assert telemetry.stats().spans_exported == 0  # the parent has exported nothing yet
+        telemetry.force_flush(timeout=10)
+        names = [s.name for s in receiver.wait_for(3, timeout=10)]
+        assert names.count("parent work") == 1
