@@ -1,0 +1,329 @@
+"""One collection cycle: n8n API → rows → PostgreSQL, crash-safe and incremental.
+
+Progress lives in ``collector_state`` (collector ``n8n``, one row per instance) and is always written in the
+same transaction as the rows it describes, so a crash (even SIGKILL) at any point leaves the table and the
+state consistent. Per cycle:
+
+1. **Workflows**: every page of ``GET /workflows`` upserted; their trigger node types classify executions.
+2. **Walk** ``GET /executions`` newest first (``id DESC``) down to the *watermark* W (every listed execution
+   with id ≤ W is stored). Each page commits its rows plus ``walk = {high, low}``: ids in (low, high] are
+   stored. Only when the walk reaches W (or the end of the list) does W become ``high``. A walk interrupted
+   by a crash is *resumed* first next time, from the keyset cursor of ``low`` down to W, and then a new walk
+   covers what arrived meanwhile: no gap, no duplicate (rows are keyed upserts).
+3. **Gaps**: n8n leaves *running* executions out of lists. Missing ids inside a walk (within ``GAP_WINDOW``
+   of its top) are remembered and probed with ``GET /executions/{id}``: found → stored (and re-read while
+   unfinished); 404 for longer than ``GAP_GRACE`` seconds → dropped (deleted or never saved).
+4. **Unfinished**: stored rows with status new/running/waiting/unknown are re-read by id until they finish;
+   a 404 deletes the row (n8n deleted the execution).
+5. **Retries**: when a retry succeeds n8n sets ``retrySuccessId`` on the original execution; the original's
+   id is queued (in the state, same transaction) and re-read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.n8n import rows as r
+from collectors.n8n.source import CursorRejectedError, N8nClient, execution_cursor
+from smarter_obs.errors import SinkError, SourceDataError
+from smarter_obs.run import CycleOutcome, StopFlag
+
+log = logging.getLogger(__name__)
+
+COLLECTOR = "n8n"
+GAP_WINDOW = 10_000  # only ids this close below a walk's top are tracked as gaps (older holes are pruned history)
+MAX_GAPS = 10_000
+MAX_PROBES = 500  # GET /executions/{id} for gaps per cycle; the rest wait for the next cycle
+GAP_GRACE = 30.0  # seconds a gap may 404 before it is dropped: its row may not be committed in n8n yet
+
+
+@dataclass
+class State:
+    """What ``collector_state`` holds for one instance."""
+
+    watermark: int = 0
+    walk: dict[str, int] | None = None
+    gaps: dict[str, float] = field(default_factory=dict)
+    recheck: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"walk": self.walk, "gaps": self.gaps, "recheck": self.recheck}
+
+
+@dataclass
+class CycleStats:
+    pages: int = 0
+    read: int = 0
+    changed: int = 0
+    workflows_changed: int = 0
+    probed: int = 0
+    reread: int = 0
+    deleted: int = 0
+
+    def summary(self, instance: str, watermark: int) -> str:
+        return (f"n8n {instance}: {self.pages} pages, {self.read} executions read, {self.changed} rows changed "
+                f"({self.workflows_changed} workflows), {self.probed} gaps probed, {self.reread} re-read, "
+                f"{self.deleted} deleted; watermark {watermark}")
+
+
+class N8nCollector:
+    """Copies one n8n instance's workflows and executions into PostgreSQL."""
+
+    def __init__(
+        self,
+        client: N8nClient,
+        dsn: str | None,
+        *,
+        instance: str,
+        page_size: int = 250,
+        stop: StopFlag | None = None,
+        progress: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not 1 <= page_size <= 250:
+            raise ValueError(f"page_size must be 1..250 (n8n's maximum), got {page_size}")
+        self.client = client
+        self.dsn = dsn
+        self.instance = instance
+        self.page_size = page_size
+        self.stop = stop or StopFlag()
+        self.progress = progress
+        self.clock = clock
+        self._conn = None
+        self.state = State()
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _connection(self):  # noqa: ANN202 - psycopg.Connection
+        from smarter_obs.sinks.postgres import connect
+
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.dsn)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.client.close()
+
+    def _load_state(self, conn) -> State:  # noqa: ANN001
+        from smarter_obs.sinks.postgres import sink_errors
+
+        with sink_errors("read collector_state", table="collector_state"):
+            row = conn.execute("SELECT watermark, state FROM collector_state WHERE collector = %s AND instance = %s",
+                               (COLLECTOR, self.instance)).fetchone()
+        if row is None:
+            return State()
+        watermark, data = row
+        return State(int(watermark or 0), data.get("walk"), dict(data.get("gaps") or {}),
+                     list(data.get("recheck") or []))
+
+    def _save_state(self, conn, state: State) -> None:  # noqa: ANN001 - call inside the rows' transaction
+        from psycopg.types.json import Jsonb
+
+        conn.execute(
+            "INSERT INTO collector_state (collector, instance, watermark, state, updated_at)"
+            " VALUES (%s, %s, %s, %s, now()) ON CONFLICT (collector, instance) DO UPDATE"
+            " SET watermark = EXCLUDED.watermark, state = EXCLUDED.state, updated_at = now()",
+            (COLLECTOR, self.instance, state.watermark, Jsonb(state.to_json())))
+
+    def _commit(self, conn, rows: Sequence[tuple], state: State, *, delete: Sequence[str] = ()) -> int:  # noqa: ANN001
+        """Write ``rows`` (and deletions) and ``state`` in one transaction; return rows changed."""
+        from smarter_obs.sinks.postgres import sink_errors, upsert
+
+        with sink_errors("write n8n executions", table=r.EXECUTION_TABLE), conn.transaction():
+            changed = upsert(conn, r.EXECUTION_TABLE, r.EXECUTION_COLUMNS, rows, key=r.KEY, touch="synced_at")
+            if delete:
+                cur = conn.execute("DELETE FROM n8n_executions WHERE instance = %s AND id = ANY(%s)",
+                                   (self.instance, list(delete)))
+                changed += max(cur.rowcount, 0)
+            self._save_state(conn, state)
+        self.state = state
+        return changed
+
+    def _queue_retried(self, rows: Sequence[tuple], state: State) -> None:
+        """A successful retry updated its original's retrySuccessId: re-read the original."""
+        for row in rows:
+            original = r.row_retry_of(row)
+            if original and r.row_status(row) == "success" and original not in state.recheck:
+                state.recheck.append(original)
+
+    # -- the cycle ------------------------------------------------------------------------------------------
+
+    def cycle(self) -> CycleOutcome:
+        """Run one cycle; driver problems close the connection so the next cycle reconnects."""
+        try:
+            stats = self._cycle()
+        except SinkError:
+            self.close()
+            raise
+        message = stats.summary(self.instance, self.state.watermark)
+        log.info("%s", message)
+        return CycleOutcome(ok=True, rows=stats.changed, message=message)
+
+    def _cycle(self) -> CycleStats:
+        stats = CycleStats()
+        conn = self._connection()
+        types = self._sync_workflows(conn, stats)
+        state = self._load_state(conn)
+        self.state = state
+        if state.walk and not self.stop.is_set():
+            try:
+                self._walk(conn, state, types, stats, resume=True)
+            except CursorRejectedError as exc:  # this n8n does not take our resume cursor: walk from the top
+                log.warning("%s; restarting the interrupted backfill from the newest execution", exc)
+                state.walk = None
+                with conn.transaction():
+                    self._save_state(conn, state)
+        if not self.stop.is_set():
+            self._walk(conn, state, types, stats, resume=False)
+        if not self.stop.is_set():
+            self._probe_gaps(conn, state, types, stats)
+        if not self.stop.is_set():
+            self._reread(conn, state, types, stats)
+        return stats
+
+    def _sync_workflows(self, conn, stats: CycleStats) -> dict[str, Sequence[str]]:  # noqa: ANN001
+        from smarter_obs.sinks.postgres import sink_errors, upsert
+
+        wf_rows = []
+        for page in self.client.workflows(limit=self.page_size):
+            for index, item in enumerate(page.items):
+                wf_rows.append(r.workflow_row(item, instance=self.instance, where=f"{page.label} data[{index}]"))
+        with sink_errors("write n8n workflows", table=r.WORKFLOW_TABLE), conn.transaction():
+            stats.workflows_changed = upsert(conn, r.WORKFLOW_TABLE, r.WORKFLOW_COLUMNS, wf_rows, key=r.KEY,
+                                             touch="synced_at")
+            known = conn.execute("SELECT id, trigger_types FROM n8n_workflows WHERE instance = %s",
+                                 (self.instance,)).fetchall()
+        stats.changed += stats.workflows_changed
+        types: dict[str, Sequence[str]] = {wid: tt for wid, tt in known}  # deleted workflows keep their types
+        types.update({row[1]: row[6] for row in wf_rows})
+        return types
+
+    def _walk(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *,  # noqa: ANN001
+              resume: bool) -> None:
+        """Walk executions newest first down to the watermark, committing page by page (see module doc)."""
+        watermark = state.watermark
+        if resume:
+            assert state.walk is not None
+            high: int | None = int(state.walk["high"])
+            last: int | None = int(state.walk["low"])
+            cursor: str | None = execution_cursor(last, self.page_size)
+        else:
+            high = last = cursor = None
+        page_no = 0
+        while not self.stop.is_set():
+            page_no += 1
+            page = self.client.executions_page(cursor, self.page_size, page_no)
+            stats.pages += 1
+            done = page.next_cursor is None
+            batch: list[tuple] = []
+            gaps: list[int] = []
+            for index, item in enumerate(page.items):
+                where = f"{page.label} data[{index}]"
+                row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
+                eid = r.row_id(row)
+                if last is not None and eid >= last:
+                    raise SourceDataError(f"{where}: field id: {eid} is not below the previous id {last}; n8n "
+                                          "lists executions by id descending", source="n8n")
+                if eid <= watermark:
+                    done = True
+                    break
+                if high is None:
+                    high = eid
+                if last is not None and last - eid > 1:
+                    gaps.extend(range(max(eid + 1, high - GAP_WINDOW + 1), last))
+                batch.append(row)
+                last = eid
+            if high is None:  # nothing above the watermark
+                return
+            stats.read += len(batch)
+            new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+            if done:
+                if watermark > 0 and last is not None and last - watermark > 1:
+                    gaps.extend(range(max(watermark + 1, high - GAP_WINDOW + 1), last))
+                new_state.watermark = max(watermark, high)
+                new_state.walk = None
+            else:
+                new_state.walk = {"high": high, "low": last}
+            self._add_gaps(new_state, gaps)
+            self._queue_retried(batch, new_state)
+            stats.changed += self._commit(conn, batch, new_state)
+            state.__dict__.update(new_state.__dict__)
+            if self.progress and page_no % 20 == 0:
+                self.progress(f"n8n {self.instance}: {stats.read} executions read, down to id {last}")
+            if done:
+                return
+            cursor = page.next_cursor
+
+    def _add_gaps(self, state: State, gaps: Sequence[int]) -> None:
+        if not gaps:
+            return
+        now = self.clock()
+        for gid in gaps:
+            state.gaps.setdefault(str(gid), now)
+        if len(state.gaps) > MAX_GAPS:
+            keep = sorted(state.gaps, key=int, reverse=True)[:MAX_GAPS]
+            log.warning("n8n %s: more than %d missing execution ids; forgetting the oldest", self.instance, MAX_GAPS)
+            state.gaps = {k: state.gaps[k] for k in keep}
+
+    def _probe_gaps(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:  # noqa: ANN001
+        if not state.gaps:
+            return
+        new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+        batch = []
+        now = self.clock()
+        for gid in sorted(state.gaps, key=int, reverse=True)[:MAX_PROBES]:
+            item = self.client.execution(gid)
+            stats.probed += 1
+            if item is None:
+                if now - new_state.gaps[gid] >= GAP_GRACE:
+                    del new_state.gaps[gid]
+                continue
+            batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
+                                         where=f"GET /api/v1/executions/{gid}"))
+            del new_state.gaps[gid]
+        self._queue_retried(batch, new_state)
+        if batch or new_state.gaps != state.gaps:
+            stats.changed += self._commit(conn, batch, new_state)
+            state.__dict__.update(new_state.__dict__)
+
+    def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:  # noqa: ANN001
+        """Re-read unfinished executions, then originals of successful retries (repeats while new ones appear)."""
+        from smarter_obs.sinks.postgres import sink_errors
+
+        with sink_errors("read unfinished n8n executions", table=r.EXECUTION_TABLE):
+            unfinished = [row[0] for row in conn.execute(
+                "SELECT id FROM n8n_executions WHERE instance = %s AND status = ANY(%s)",
+                (self.instance, list(r.UNFINISHED_STATUSES))).fetchall()]
+        pending = sorted(set(unfinished), key=int)
+        seen: set[str] = set()
+        while not self.stop.is_set():
+            ids = [i for i in dict.fromkeys(pending + state.recheck) if i not in seen]
+            if not ids:
+                return
+            pending = []
+            batch, gone = [], []
+            for eid in ids:
+                if self.stop.is_set():
+                    break
+                seen.add(eid)
+                item = self.client.execution(eid)
+                stats.reread += 1
+                if item is None:
+                    gone.append(eid)
+                    continue
+                batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
+                                             where=f"GET /api/v1/executions/{eid}"))
+            new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+            self._queue_retried(batch, new_state)
+            new_state.recheck = [i for i in new_state.recheck if i not in seen or i in
+                                 {r.row_retry_of(row) for row in batch}]
+            stats.changed += self._commit(conn, batch, new_state, delete=gone)
+            stats.deleted += len(gone)
+            state.__dict__.update(new_state.__dict__)

@@ -1,0 +1,150 @@
+"""n8n API items → table rows for ``n8n_executions`` and ``n8n_workflows``, validating every field used.
+
+A field that is missing or of the wrong type raises :class:`SourceDataError` naming the page, the item
+index and the field, before anything from that page is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from collectors.n8n import trigger
+from smarter_obs.errors import SourceDataError
+
+EXECUTION_TABLE = "n8n_executions"
+EXECUTION_COLUMNS = (
+    "instance", "id", "workflow_id", "status", "finished", "mode", "trigger_source", "started_at",
+    "stopped_at", "duration_ms", "retry_of", "retry_success_id", "wait_till",
+)
+WORKFLOW_TABLE = "n8n_workflows"
+WORKFLOW_COLUMNS = (
+    "instance", "id", "name", "active", "is_archived", "trigger_source", "trigger_types", "created_at",
+    "updated_at",
+)
+KEY = ("instance", "id")
+
+#: Statuses after which n8n never changes an execution again (except retrySuccessId, see cycle.py).
+TERMINAL_STATUSES = frozenset({"canceled", "crashed", "error", "success"})
+UNFINISHED_STATUSES = ("new", "running", "waiting", "unknown")
+
+_ID, _STATUS, _RETRY_OF = EXECUTION_COLUMNS.index("id"), EXECUTION_COLUMNS.index("status"), \
+    EXECUTION_COLUMNS.index("retry_of")
+
+
+def _fail(where: str, field: str, expected: str, value: Any) -> SourceDataError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return SourceDataError(f"{where}: field {field}: expected {expected}, got {shown}", source="n8n")
+
+
+def parse_id(value: Any, where: str, field: str = "id") -> int:
+    """An execution id (a numeric string in n8n 1.x; older versions sent numbers) as an int."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _fail(where, field, "a numeric id string", value)
+
+
+def _str(item: Mapping[str, Any], field: str, where: str, *, nullable: bool = False) -> str | None:
+    value = item.get(field)
+    if value is None and nullable and field in item:
+        return None
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):  # ids typed as numbers by older n8n
+        return str(value)
+    raise _fail(where, field, "a string" + (" or null" if nullable else ""), value)
+
+
+def _time(item: Mapping[str, Any], field: str, where: str, *, required: bool = True) -> datetime | None:
+    if field not in item:
+        if required:
+            raise _fail(where, field, "an ISO 8601 date-time or null", "<missing>")
+        return None
+    value = item[field]
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    raise _fail(where, field, "an ISO 8601 date-time with a time zone, or null", value)
+
+
+def _bool(item: Mapping[str, Any], field: str, where: str) -> bool:
+    value = item.get(field)
+    if isinstance(value, bool):
+        return value
+    raise _fail(where, field, "a boolean", value)
+
+
+def execution_row(
+    item: Mapping[str, Any], *, instance: str, workflow_types: Mapping[str, Sequence[str]], where: str
+) -> tuple[Any, ...]:
+    """One ``n8n_executions`` row from an execution item of the list or single GET."""
+    parse_id(item.get("id"), where)
+    execution_id = _str(item, "id", where)
+    workflow_id = _str(item, "workflowId", where)
+    status = _str(item, "status", where)
+    mode = _str(item, "mode", where)
+    finished = _bool(item, "finished", where)
+    started = _time(item, "startedAt", where)
+    stopped = _time(item, "stoppedAt", where)
+    retry_of = _str(item, "retryOf", where, nullable=True)
+    retry_success = _str(item, "retrySuccessId", where, nullable=True)
+    wait_till = _time(item, "waitTill", where)
+    duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
+    source = trigger.execution_source(mode, workflow_types.get(workflow_id))
+    return (instance, execution_id, workflow_id, status, finished, mode, source, started, stopped, duration,
+            retry_of, retry_success, wait_till)
+
+
+def workflow_nodes(item: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
+    """The nodes that actually run: the published ``activeVersion`` when there is one, else the draft."""
+    active_version = item.get("activeVersion")
+    nodes = active_version.get("nodes") if isinstance(active_version, dict) else None
+    if nodes is None:
+        nodes = item.get("nodes")
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
+        raise _fail(where, "nodes", "an array of node objects", nodes)
+    return nodes
+
+
+def workflow_row(item: Mapping[str, Any], *, instance: str, where: str) -> tuple[Any, ...]:
+    """One ``n8n_workflows`` row from a ``GET /workflows`` item."""
+    workflow_id = _str(item, "id", where)
+    name = item.get("name")
+    if not isinstance(name, str):
+        raise _fail(where, "name", "a string", name)
+    if isinstance(item.get("active"), bool):
+        active = item["active"]
+    elif "activeVersionId" in item:  # `active` is deprecated in favour of activeVersionId
+        active = item["activeVersionId"] is not None
+    else:
+        raise _fail(where, "active", "a boolean", item.get("active"))
+    archived = item.get("isArchived")
+    if archived is not None and not isinstance(archived, bool):
+        raise _fail(where, "isArchived", "a boolean", archived)
+    types = trigger.trigger_types(workflow_nodes(item, where))
+    return (instance, workflow_id, name, active, archived, trigger.workflow_source(types), types,
+            _time(item, "createdAt", where, required=False), _time(item, "updatedAt", where, required=False))
+
+
+def row_id(row: Sequence[Any]) -> int:
+    return int(row[_ID])
+
+
+def row_status(row: Sequence[Any]) -> str:
+    return row[_STATUS]
+
+
+def row_retry_of(row: Sequence[Any]) -> str | None:
+    return row[_RETRY_OF]

@@ -1,0 +1,221 @@
+"""PostgreSQL / Supabase sink: connections, the embedded server, and change-only upserts.
+
+Every connection is opened with ``prepare_threshold=None`` so it works through Supabase's transaction pooler
+(Supavisor port 6543), which cannot keep server-side prepared statements between transactions. Staging
+tables are created ``ON COMMIT DROP`` inside the writing transaction for the same reason: nothing outlives
+a transaction, so any pooler mode is safe.
+
+Driver errors become :class:`~smarter_obs.errors.SinkUnavailableError` (retry later) or
+:class:`~smarter_obs.errors.SinkError` (fix the query/schema) in one place: :func:`sink_errors`.
+Passwords never appear in messages: :func:`redact_dsn`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smarter_obs import settings
+from smarter_obs.errors import SinkError, SinkUnavailableError
+
+if TYPE_CHECKING:  # psycopg is imported lazily: `import smarter_obs` must stay cheap
+    import psycopg
+
+__all__ = ["connect", "embedded_dsn", "redact_dsn", "resolve_dsn", "sink_errors", "start_embedded", "upsert"]
+
+log = logging.getLogger(__name__)
+
+#: SQLSTATE classes/codes that mean "the server is unreachable, restarting or overloaded: try again".
+_RETRYABLE_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01", "58")
+
+_servers: dict[Path, Any] = {}  # pgdata → pgserver handle, kept alive for the process
+_servers_lock = threading.Lock()
+_stage_counter = itertools.count()
+
+
+def redact_dsn(dsn: str) -> str:
+    """``dsn`` with any password replaced by ``***`` (for messages and logs)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:  # unparseable: say nothing about it rather than leak it
+        return "<unparseable DSN>"
+    if params.get("password"):
+        params["password"] = "***"
+    return make_conninfo(**params)
+
+
+def _scrub(text: str, dsn: str | None) -> str:
+    """Remove the DSN's password from a driver message, in case the driver echoed it."""
+    if not dsn:
+        return text
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
+def start_embedded(path: str | Path) -> str:
+    """Start (or reuse) a real PostgreSQL 16 with pgserver, data under ``path/pgdata``; return its DSN.
+
+    The server stops when the last process using it exits. Safe to call repeatedly.
+    """
+    root = Path(path).expanduser().absolute()
+    pgdata = root / "pgdata"
+    with _servers_lock:
+        server = _servers.get(pgdata)
+        if server is None:
+            try:
+                import pgserver
+            except ImportError as exc:  # pragma: no cover - the extra is part of [postgres]
+                raise SinkUnavailableError(
+                    "the embedded PostgreSQL needs pgserver: pip install 'smarter-obs[postgres]', "
+                    "or pass --postgres DSN / set SMARTER_OBS_POSTGRES_DSN"
+                ) from exc
+            root.mkdir(parents=True, exist_ok=True)
+            try:
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            except Exception as exc:
+                raise SinkUnavailableError(
+                    f"could not start the embedded PostgreSQL in {pgdata}: {exc} (see {pgdata / 'log'})"
+                ) from exc
+            _servers[pgdata] = server
+    return server.get_uri()
+
+
+def embedded_dsn() -> str:
+    """DSN of the default embedded PostgreSQL under ``$SMARTER_OBS_HOME/postgres`` (started if needed)."""
+    return start_embedded(settings.home() / "postgres")
+
+
+def resolve_dsn(dsn: str | None) -> str:
+    """argument > ``SMARTER_OBS_POSTGRES_DSN`` > the embedded server."""
+    resolved = settings.resolve(dsn, settings.SMARTER_OBS_POSTGRES_DSN)
+    return resolved if resolved else embedded_dsn()
+
+
+def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection:
+    """A psycopg 3 connection; ``None`` → ``SMARTER_OBS_POSTGRES_DSN`` → embedded server.
+
+    Autocommit by default: writers open explicit ``conn.transaction()`` blocks, so reads never leave a
+    session idle in a transaction (which a transaction pooler would pin).
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    resolved = resolve_dsn(dsn)
+    try:
+        params = conninfo_to_dict(resolved)
+    except psycopg.ProgrammingError as exc:
+        from smarter_obs.errors import ConfigError
+
+        raise ConfigError(
+            f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc), resolved)}; "
+            "use postgresql://user:password@host:5432/dbname or key=value form",
+            setting=settings.SMARTER_OBS_POSTGRES_DSN,
+        ) from None
+    extra: dict[str, Any] = {"prepare_threshold": None, "autocommit": autocommit}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = connect_timeout
+    if "application_name" not in params:
+        extra["application_name"] = "smarter-obs"
+    try:
+        return psycopg.connect(resolved, **extra)
+    except psycopg.Error as exc:
+        raise SinkUnavailableError(
+            f"cannot connect to PostgreSQL at {redact_dsn(resolved)}: {_scrub(str(exc).strip(), resolved)}"
+        ) from None
+
+
+def _is_retryable(exc: Exception) -> bool:
+    import psycopg
+
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if sqlstate:
+        return sqlstate.startswith(_RETRYABLE_SQLSTATE_PREFIXES)
+    # no SQLSTATE: the connection itself broke (server gone, socket closed)
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+@contextlib.contextmanager
+def sink_errors(what: str, *, table: str | None = None, dsn: str | None = None) -> Iterator[None]:
+    """Map psycopg errors raised inside the block to SinkUnavailableError / SinkError naming ``what``."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        message = _scrub(str(exc).strip(), dsn)
+        sqlstate = getattr(exc, "sqlstate", None)
+        detail = f"{what}: {type(exc).__name__}" + (f" [{sqlstate}]" if sqlstate else "") + f": {message}"
+        if _is_retryable(exc):
+            raise SinkUnavailableError(detail, table=table) from None
+        raise SinkError(detail, table=table) from None
+
+
+def upsert(
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    key: Sequence[str],
+    touch: str | None = None,
+) -> int:
+    """Insert ``rows`` or update the existing ones that differ; return how many rows changed.
+
+    ``INSERT … SELECT FROM stage ON CONFLICT (key) DO UPDATE SET … WHERE (cols) IS DISTINCT FROM
+    (EXCLUDED cols)``: replaying a batch changes nothing, a real change updates once. ``touch`` names a
+    timestamp column set to ``now()`` on insert and on a real update only. Rows are bulk-loaded with COPY
+    into a staging table dropped at commit; duplicate keys in one batch keep the last row. Call inside
+    ``conn.transaction()`` to group it with other writes (e.g. a watermark).
+    """
+    from psycopg import sql
+
+    columns = list(columns)
+    key_idx = [columns.index(k) for k in key]
+    unique: dict[tuple[Any, ...], Sequence[Any]] = {}
+    for row in rows:
+        unique[tuple(row[i] for i in key_idx)] = row
+    if not unique:
+        return 0
+    value_cols = [c for c in columns if c not in key]
+    stage = sql.Identifier(f"_stage_{table}_{next(_stage_counter)}")
+    target = sql.Identifier(table)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    set_parts = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in value_cols]
+    insert_cols = cols
+    select_cols = cols
+    if touch:
+        set_parts.append(sql.SQL("{} = now()").format(sql.Identifier(touch)))
+        insert_cols = sql.SQL("{}, {}").format(cols, sql.Identifier(touch))
+        select_cols = sql.SQL("{}, now()").format(cols)
+    conflict = sql.SQL(
+        " ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+    ).format(
+        key=sql.SQL(", ").join(map(sql.Identifier, key)),
+        sets=sql.SQL(", ").join(set_parts),
+        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in value_cols),
+        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in value_cols),
+    ) if value_cols else sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
+        key=sql.SQL(", ").join(map(sql.Identifier, key)))
+    with sink_errors(f"upsert into {table}", table=table), conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {target} WITH NO DATA")
+                    .format(stage=stage, cols=cols, target=target))
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+            for row in unique.values():
+                copy.write_row(row)
+        cur.execute(sql.SQL("INSERT INTO {target} AS t ({icols}) SELECT {scols} FROM {stage}").format(
+            target=target, icols=insert_cols, scols=select_cols, stage=stage) + conflict)
+        changed = cur.rowcount
+        cur.execute(sql.SQL("DROP TABLE {}").format(stage))
+    return max(changed, 0)
