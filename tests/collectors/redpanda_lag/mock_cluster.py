@@ -48,6 +48,10 @@ def _load_librdkafka() -> ctypes.CDLL:
     lib.rd_kafka_mock_partition_set_leader.restype = ci
     lib.rd_kafka_mock_coordinator_set.argtypes = [vp, cp, cp, ci32]
     lib.rd_kafka_mock_coordinator_set.restype = ci
+    lib.rd_kafka_mock_topic_delete.argtypes = [vp, cp]
+    lib.rd_kafka_mock_topic_delete.restype = ci
+    lib.rd_kafka_mock_partition_delete_records.argtypes = [vp, cp, ci32, ctypes.c_int64]
+    lib.rd_kafka_mock_partition_delete_records.restype = ci
     lib.rd_kafka_err2str.argtypes = [ci]
     lib.rd_kafka_err2str.restype = cp
     return lib
@@ -94,6 +98,14 @@ class MockCluster:
         """A topic with exactly ``partitions`` partitions (auto-created topics always get 4)."""
         self._check(self._lib.rd_kafka_mock_topic_create(self._mc, name.encode(), partitions,
                                                           replication_factor), f"topic_create {name}")
+
+    def delete_topic(self, name: str) -> None:
+        self._check(self._lib.rd_kafka_mock_topic_delete(self._mc, name.encode()), f"topic_delete {name}")
+
+    def delete_records(self, topic: str, partition: int, before_offset: int) -> None:
+        """Move the partition's log start offset to ``before_offset`` (what retention does)."""
+        self._check(self._lib.rd_kafka_mock_partition_delete_records(self._mc, topic.encode(), partition,
+                                                                     before_offset), "partition_delete_records")
 
     def set_leader(self, topic: str, partition: int, broker_id: int) -> None:
         self._check(self._lib.rd_kafka_mock_partition_set_leader(self._mc, topic.encode(), partition,

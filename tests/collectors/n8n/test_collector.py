@@ -1,0 +1,207 @@
+"""The n8n collector against the fake n8n API and a real PostgreSQL: the table must equal the source."""
+
+from __future__ import annotations
+
+import math
+
+import psycopg
+import pytest
+
+from smarter_obs.errors import SourceAuthError, SourceDataError, SourceUnavailableError
+from tests.collectors.n8n.fake_n8n import Fault, FakeN8n
+from tests.collectors.n8n.helpers import INSTANCE, collector, count, list_requests, stored
+
+
+def test_backfill_pages_through_everything_and_equals_the_source(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg, page_size=23)
+    outcome = c.cycle()
+
+    assert outcome.ok
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+    visible = len(fake.executions) - len(fake.ids_with_status("running"))
+    assert len(list_requests(fake)) == math.ceil(visible / 23)
+    assert all("limit=23" in r or "cursor=" in r for r in list_requests(fake))
+
+
+def test_workflows_are_stored_with_their_trigger_source(fake: FakeN8n, pg: str) -> None:
+    collector(fake, pg).cycle()
+
+    with psycopg.connect(pg) as conn:
+        rows = dict(conn.execute("SELECT id, trigger_source FROM n8n_workflows WHERE instance = %s", (INSTANCE,)))
+    assert rows == fake.kinds
+    assert set(rows.values()) == {"kafka", "webhook", "schedule", "manual", "other"}
+
+
+def test_trigger_sources_of_executions_cover_the_dashboard_breakdown(fake: FakeN8n, pg: str) -> None:
+    collector(fake, pg).cycle()
+
+    with psycopg.connect(pg) as conn:
+        by_source = dict(conn.execute("SELECT trigger_source, count(*) FROM n8n_executions GROUP BY 1"))
+        kafka_modes = {m for (m,) in conn.execute(
+            "SELECT DISTINCT mode FROM n8n_executions WHERE trigger_source IN ('kafka', 'schedule')")}
+    assert {"kafka", "webhook", "schedule"} <= set(by_source)
+    assert kafka_modes <= {"trigger", "retry"}  # mode alone says "trigger" for both Kafka and Schedule
+
+
+def test_rerun_with_nothing_new_changes_no_row(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg)
+    c.cycle()
+    synced = count(pg, "SELECT count(DISTINCT synced_at) FROM n8n_executions")
+    before = stored(pg)
+
+    again = c.cycle()
+
+    assert again.rows == 0
+    assert stored(pg) == before
+    assert count(pg, "SELECT count(DISTINCT synced_at) FROM n8n_executions") == synced
+
+
+def test_incremental_run_reads_only_new_pages(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg, page_size=25)
+    c.cycle()
+    fake.requests.clear()
+    new = fake.add(40)
+
+    outcome = c.cycle()
+
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+    assert outcome.rows == len(new) + len([i for i in new if fake.executions[i].retry_of])  # + retried originals
+    assert len(list_requests(fake)) == 2  # 40 new ids, 25 a page: the 2nd page reaches the watermark
+
+
+def test_unfinished_executions_are_reread_until_finished(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg)
+    c.cycle()
+    unfinished = fake.ids_with_status("new", "running", "waiting")
+    assert unfinished and fake.ids_with_status("running"), "the seed should produce unfinished executions"
+    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE status IN ('new', 'running', 'waiting')") \
+        == len(unfinished)
+
+    for eid in unfinished:
+        fake.finish(eid, "success" if eid % 2 else "error")
+    c.cycle()
+
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE status IN ('new', 'running', 'waiting')") == 0
+    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE id = ANY(%s) AND duration_ms = 1234",
+                 [str(i) for i in unfinished]) == len(unfinished)
+
+
+def test_execution_running_during_a_walk_is_not_lost(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg)
+    c.cycle()
+    running = fake.start_running()  # invisible to GET /executions while it runs
+    fake.add(5)
+
+    c.cycle()
+    assert (INSTANCE, str(running)) in {row[:2] for row in stored(pg)}
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+    fake.finish(running)
+    c.cycle()
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_successful_retry_updates_the_original(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg)
+    c.cycle()
+    original = next(i for i in fake.ids_with_status("error")
+                    if fake.executions[i].retry_success_id is None and fake.executions[i].mode != "retry")
+
+    retry = fake.retry(original)
+    c.cycle()
+
+    with psycopg.connect(pg) as conn:
+        got = conn.execute("SELECT retry_success_id FROM n8n_executions WHERE id = %s", (str(original),)).fetchone()
+        mode, retry_of = conn.execute("SELECT mode, retry_of FROM n8n_executions WHERE id = %s",
+                                      (str(retry),)).fetchone()
+    assert got == (str(retry),)
+    assert (mode, retry_of) == ("retry", str(original))
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_deleted_unfinished_execution_disappears(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg)
+    c.cycle()
+    waiting = fake.ids_with_status("waiting")[0]
+
+    fake.delete(waiting)
+    c.cycle()
+
+    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE id = %s", str(waiting)) == 0
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_429_5xx_and_dropped_connections_are_retried(fake: FakeN8n, pg: str) -> None:
+    fake.faults += [Fault("status", code=429, retry_after="7", after=1), Fault("status", code=500, after=2),
+                    Fault("status", code=502, path="/api/v1/workflows"), Fault("drop", after=3),
+                    Fault("drop", path="/api/v1/executions/")]
+    sleeps: list[float] = []
+
+    outcome = collector(fake, pg, sleeps=sleeps).cycle()
+
+    assert outcome.ok
+    assert all(f.applied == 1 for f in fake.faults)
+    assert 7.0 in sleeps  # Retry-After honoured
+    assert len(sleeps) == 5
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_persistent_server_errors_give_up_with_a_retryable_error(fake: FakeN8n, pg: str) -> None:
+    fake.faults.append(Fault("status", code=503, times=10))
+    sleeps: list[float] = []
+
+    with pytest.raises(SourceUnavailableError, match=r"GET /api/v1/executions page 1.*3 attempts.*503"):
+        collector(fake, pg, retries=2, sleeps=sleeps).cycle()
+    assert len(sleeps) == 2
+    assert sleeps[1] > sleeps[0]  # exponential backoff
+
+
+def test_401_names_the_variable_to_fix(fake: FakeN8n, pg: str) -> None:
+    with pytest.raises(SourceAuthError, match=r"401.*set N8N_API_KEY") as info:
+        collector(fake, pg, api_key="n8n_api_wrong").cycle()
+    assert "n8n_api_wrong" not in str(info.value)
+    assert count(pg, "SELECT count(*) FROM n8n_executions") == 0
+
+
+@pytest.mark.parametrize("fault, message", [
+    (Fault("malformed", after=2), r"page 3 .*not valid JSON"),
+    (Fault("bad_field", after=2, field="startedAt", value="yesterday"), r"page 3 .*data\[0\]: field startedAt"),
+    (Fault("bad_field", after=2, field="id", value="abc"), r"page 3 .*data\[0\]: field id"),
+])
+def test_malformed_page_commits_nothing_from_that_page(fake: FakeN8n, pg: str, fault: Fault, message: str) -> None:
+    fake.faults.append(fault)
+    c = collector(fake, pg, page_size=20)
+
+    with pytest.raises(SourceDataError, match=message):
+        c.cycle()
+
+    visible = sorted((e for e in fake.executions.values() if e.status != "running"), key=lambda e: -e.id)
+    committed = {row[1] for row in stored(pg)}
+    assert {str(e.id) for e in visible[:40]} <= committed  # pages 1 and 2
+    assert not {str(e.id) for e in visible[40:60]} & committed  # nothing from page 3
+
+    c.cycle()  # the fault is gone: the next cycle resumes below page 2 and completes
+    assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_two_instances_share_one_database(pg: str) -> None:
+    with FakeN8n.generate(seed=11, executions=120) as a, FakeN8n.generate(seed=12, executions=80) as b:
+        collector(a, pg, instance="tenant-a").cycle()
+        collector(b, pg, instance="tenant-b").cycle()
+
+        assert stored(pg, "tenant-a") == a.expected_rows("tenant-a")
+        assert stored(pg, "tenant-b") == b.expected_rows("tenant-b")
+        assert count(pg, "SELECT count(*) FROM collector_state WHERE collector = 'n8n'") == 2
+        assert not a.validation_errors and not b.validation_errors
+
+
+def test_fake_rejects_responses_that_drift_from_n8n_schemas(fake: FakeN8n) -> None:
+    import requests
+
+    fake.workflows[0]["owner"] = "someone"  # not a field of n8n's GET /workflows items
+    response = requests.get(f"{fake.url}/api/v1/workflows", headers={"X-N8N-API-KEY": fake.api_key}, timeout=5)
+
+    assert response.status_code == 500
+    assert any("owner" in e for e in fake.validation_errors)
+    fake.validation_errors.clear()
