@@ -245,7 +245,7 @@ class N8nCollector:
             stats.read += len(batch)
             new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
             if done:
-                if watermark > 0 and last is not None and last - watermark > 1:
+                if last is not None and last - watermark > 1:  # ids start at 1; the window bounds old holes
                     gaps.extend(range(max(watermark + 1, high - GAP_WINDOW + 1), last))
                 new_state.watermark = max(watermark, high)
                 new_state.walk = None
