@@ -63,12 +63,11 @@ def _raw_admin_calls(bootstrap: str, groups: list[str]) -> float:
 
 def main() -> None:
     sys.path.insert(0, ".")  # the mock-cluster harness lives with the tests
-    from tests.collectors.redpanda_lag.mock_cluster import MockCluster
-
     from collectors.redpanda_lag.collector import LagCollector
     from collectors.redpanda_lag.config import GroupSelector, LagConfig
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.sinks.clickhouse import ClickHouseSink
+    from tests.collectors.redpanda_lag.mock_cluster import MockCluster
 
     with MockCluster(brokers=3) as cluster, tempfile.TemporaryDirectory() as tmp:
         ends, setup_s = _setup(cluster)

@@ -58,9 +58,6 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
         SMARTER_OBS_KAFKA_SASL_USERNAME=obs SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE=/run/secrets/rp \\
         smarter-obs collect redpanda --bootstrap seed.cloud.redpanda.com:9092
     """
-    from smarter_obs.run import StopFlag, install_signal_handlers, run_loop
-    from smarter_obs.sinks.clickhouse import ClickHouseSink
-
     from collectors.redpanda_lag.collector import LagCollector
     from collectors.redpanda_lag.config import (
         GroupSelector,
@@ -71,6 +68,8 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
         validate_bootstrap,
     )
     from collectors.redpanda_lag.status import Rules
+    from smarter_obs.run import CycleOutcome, StopFlag, install_signal_handlers, run_loop
+    from smarter_obs.sinks.clickhouse import ClickHouseSink
 
     servers = validate_bootstrap(bootstrap)
     if timeout <= 0:
@@ -91,9 +90,9 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
         collector.quiet_failures = once
         stop = StopFlag()
         install_signal_handlers(stop)
-        outcome_box: list = []
+        outcome_box: list[CycleOutcome] = []
 
-        def cycle():  # noqa: ANN202 - the loop's callback
+        def cycle() -> CycleOutcome:
             outcome = collector.cycle()
             outcome_box[:] = [outcome]
             return outcome

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smarter_obs.errors import SinkError, SourceError
-from smarter_obs.run import CycleOutcome
-from smarter_obs.sinks.clickhouse import ClickHouseSink
-
 from collectors.redpanda_lag import status as st
 from collectors.redpanda_lag.config import LagConfig
 from collectors.redpanda_lag.lag_time import DEFAULT_MAX_POINTS, OffsetTimeTable
 from collectors.redpanda_lag.source import GroupInfo, KafkaSource, PartitionMeta
+from smarter_obs.errors import SinkError, SourceError
+from smarter_obs.run import CycleOutcome
+from smarter_obs.sinks.clickhouse import ClickHouseSink
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class LagCollector:
         sink: ClickHouseSink,
         *,
         source: KafkaSource | None = None,
-        rules: st.Rules = st.Rules(),
+        rules: st.Rules = st.DEFAULT_RULES,
         history_points: int = DEFAULT_MAX_POINTS,
         history_lookback: float = 6 * 3600.0,
         clock: Callable[[], float] = time.time,

@@ -88,8 +88,12 @@ class KafkaSource:
 
     def __init__(self, bootstrap: str, *, properties: Mapping[str, str] | None = None,
                  timeout: float = 10.0) -> None:
+        from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
+        # What the driver raises for a failed request or future (ValueError/TypeError: a request it refused).
+        self._errors: tuple[type[BaseException], ...] = (KafkaException, concurrent.futures.CancelledError,
+                                                         ValueError, TypeError)
         self.bootstrap = bootstrap
         self.timeout = timeout
         config: dict[str, Any] = {
@@ -129,7 +133,7 @@ class KafkaSource:
         """Partitions of the topics ``select_topic`` accepts, sorted. Raises SourceUnavailableError."""
         try:
             metadata = self._admin.list_topics(timeout=self.timeout)
-        except Exception as exc:  # confluent_kafka.KafkaException; imported lazily
+        except self._errors as exc:
             raise self._fail("reading cluster metadata", exc) from None
         out: list[PartitionMeta] = []
         for name, topic in metadata.topics.items():
@@ -153,10 +157,10 @@ class KafkaSource:
         try:
             earliest = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.earliest() for t, p in keys}, **opts)
             latest = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in keys}, **opts)
-        except Exception as exc:
+        except self._errors as exc:
             raise self._fail("listing partition offsets", exc) from None
-        starts = _offsets(earliest, self.timeout)
-        ends = _offsets(latest, self.timeout)
+        starts = _offsets(earliest, self.timeout, self._errors)
+        ends = _offsets(latest, self.timeout, self._errors)
         result: dict[TopicPartitionKey, tuple[int, int]] = {}
         errors: dict[TopicPartitionKey, str] = {}
         for key in keys:
@@ -172,7 +176,7 @@ class KafkaSource:
         """Group ids the cluster knows, or None when the broker cannot list groups (ListGroups unsupported)."""
         try:
             result = self._admin.list_consumer_groups(request_timeout=self.timeout).result(self.timeout + 5)
-        except Exception as exc:
+        except self._errors as exc:
             if _error_name(exc) in _UNSUPPORTED:
                 return None
             raise self._fail("listing consumer groups", exc) from None
@@ -189,7 +193,7 @@ class KafkaSource:
             return {}
         try:
             futures = self._admin.describe_consumer_groups(groups, request_timeout=self.timeout)
-        except Exception as exc:
+        except self._errors as exc:
             if _error_name(exc) in _UNSUPPORTED:
                 return dict.fromkeys(groups)
             raise self._fail("describing consumer groups", exc) from None
@@ -198,7 +202,7 @@ class KafkaSource:
         for group, future in futures.items():
             try:
                 desc = future.result(0)
-            except Exception as exc:
+            except self._errors as exc:
                 if _error_name(exc) not in _UNSUPPORTED:
                     log.debug("describing group %s failed: %s", group, _describe(exc))
                 out[group] = None
@@ -233,7 +237,7 @@ class KafkaSource:
                 request = [ConsumerGroupTopicPartitions(group, tps)]
                 futures[group] = next(iter(self._admin.list_consumer_group_offsets(
                     request, request_timeout=self.timeout).values()))
-            except Exception as exc:
+            except self._errors as exc:
                 out[group] = self._fail(f"fetching committed offsets of group {group!r}", exc)
         concurrent.futures.wait(list(futures.values()), timeout=self.timeout + 5)
         for group, future in futures.items():
@@ -244,7 +248,7 @@ class KafkaSource:
                     f"committed offsets of group {group!r} not returned by {self.bootstrap} within "
                     f"{self.timeout:g}s", source="kafka")
                 continue
-            except Exception as exc:
+            except self._errors as exc:
                 out[group] = self._fail(f"fetching committed offsets of group {group!r}", exc)
                 continue
             offsets: dict[TopicPartitionKey, int | None] = {}
@@ -256,7 +260,8 @@ class KafkaSource:
         return out
 
 
-def _offsets(futures: Mapping[Any, concurrent.futures.Future], timeout: float) -> dict[TopicPartitionKey, int | str]:
+def _offsets(futures: Mapping[Any, concurrent.futures.Future], timeout: float,
+             errors: tuple[type[BaseException], ...]) -> dict[TopicPartitionKey, int | str]:
     """Offset (or error text) per partition from ``list_offsets`` futures."""
     concurrent.futures.wait(list(futures.values()), timeout=timeout + 5)
     out: dict[TopicPartitionKey, int | str] = {}
@@ -266,6 +271,6 @@ def _offsets(futures: Mapping[Any, concurrent.futures.Future], timeout: float) -
             out[key] = future.result(0).offset
         except concurrent.futures.TimeoutError:
             out[key] = f"no answer within {timeout:g}s"
-        except Exception as exc:
+        except errors as exc:
             out[key] = _describe(exc)
     return out

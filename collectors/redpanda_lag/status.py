@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 NOTFOUND = "NOTFOUND"
 OK = "OK"
@@ -61,10 +62,13 @@ class Rules:
             raise ValueError(f"allowed lag must be >= 0, got {self.allowed_lag}")
 
 
+DEFAULT_RULES = Rules()
+
+
 def partition_status(
     committed: Sequence[int | None],
     lags: Sequence[int | None],
-    rules: Rules = Rules(),
+    rules: Rules = DEFAULT_RULES,
     *,
     group_active: bool | None = None,
 ) -> str:
@@ -92,7 +96,7 @@ def partition_status(
         return OK
     if frozen:
         return STALL
-    if all(b >= a for a, b in zip(window_lags, window_lags[1:])):  # type: ignore[operator]
+    if all(b >= a for a, b in pairwise(window_lags)):  # type: ignore[operator]
         return WARN
     return OK
 

@@ -12,6 +12,7 @@ import ctypes
 import glob
 import os
 import threading
+from typing import Self
 
 
 def _load_librdkafka() -> ctypes.CDLL:
@@ -134,7 +135,7 @@ class MockCluster:
             self._lib.rd_kafka_destroy(self._rk)
             self._rk = None
 
-    def __enter__(self) -> MockCluster:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import pytest
 
@@ -27,7 +28,7 @@ def _produce_history(seed: int, samples: int = 40, interval: float = 15.0):
 
 def _true_time(points, offset):
     """When the log end passed ``offset`` given a constant rate between samples (the generator's truth)."""
-    for (o0, t0), (o1, t1) in zip(points, points[1:]):
+    for (o0, t0), (o1, t1) in pairwise(points):
         if o0 <= offset < o1:
             return t0 + (offset - o0) * (t1 - t0) / (o1 - o0)
     raise AssertionError("offset outside history")
