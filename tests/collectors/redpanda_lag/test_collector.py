@@ -250,3 +250,22 @@ def test_one_failing_group_never_stops_the_others(mock_cluster, kafka, clickhous
     errors = dict(rows(clickhouse, "SELECT consumer_group, error FROM kafka_consumer_groups"))
     assert errors["good"] == "" and "bad" in errors["bad"]
     assert rows(clickhouse, "SELECT groups, groups_failed FROM kafka_collector_cycles") == [(2, 1)]
+
+
+def test_slow_brokers_fail_the_cycle_within_the_timeout_and_the_next_cycle_recovers(
+        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster.create_topic("n8n.events", 2, 1)
+    kafka.produce("n8n.events", {0: 3, 1: 4})
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"], timeout=1.0)
+    for broker in mock_cluster.broker_ids:
+        mock_cluster.set_rtt(broker, 4000)  # every response 4 s late, the timeout is 1 s
+    outcome = collector.cycle()
+    assert not outcome.ok and mock_cluster.bootstrap in outcome.message
+    for broker in mock_cluster.broker_ids:
+        mock_cluster.set_rtt(broker, 0)
+    clock.advance(15)
+    outcome = collector.cycle()
+    assert outcome.ok, outcome.message
+    assert rows(clickhouse, "SELECT ok FROM kafka_collector_cycles ORDER BY ts") == [(False,), (True,)]
+    assert rows(clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets ORDER BY partition") == [
+        (0, 3), (1, 4)]
