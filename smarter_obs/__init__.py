@@ -5,9 +5,8 @@ tree. Importing ``smarter_obs`` is cheap: tracing (OpenTelemetry) is loaded on f
 (PEP 562), the OpenTelemetry SDK only when ``init_tracing`` runs.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from smarter_obs.errors import (
     ConfigError,
@@ -21,7 +20,7 @@ from smarter_obs.errors import (
     SourceUnavailableError,
 )
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from smarter_obs.tracing import Telemetry, init_tracing, shutdown, tool_span, traced_tool
 
 __version__ = "0.1.0"
@@ -53,7 +52,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'smarter_obs' has no attribute {name!r}")

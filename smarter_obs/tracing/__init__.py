@@ -3,8 +3,6 @@
 Importing this package imports only the OpenTelemetry API; the SDK is imported when ``init_tracing`` runs.
 """
 
-from __future__ import annotations
-
 from smarter_obs.tracing._bootstrap import Telemetry, current, init_tracing, shutdown
 from smarter_obs.tracing._mcp import tool_span, traced_tool
 from smarter_obs.tracing._stats import ExporterStats, TelemetryStats

@@ -34,16 +34,12 @@ ERROR_TYPE = "error.type"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_tracer: trace.Tracer | None = None
-
-
 def _get_tracer() -> trace.Tracer:
-    global _tracer
-    if _tracer is None:
-        from smarter_obs import __version__
+    # Looked up per call (cheap) rather than cached: a cached API tracer would stay bound to whichever
+    # provider was global at first use, which breaks after a test resets the globals.
+    from smarter_obs import __version__
 
-        _tracer = trace.get_tracer("smarter_obs.mcp", __version__)
-    return _tracer
+    return trace.get_tracer("smarter_obs.mcp", __version__)
 
 
 def format_arguments(arguments: Any) -> str:

@@ -11,7 +11,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -106,7 +106,7 @@ class OtlpReceiver:
                 self._cond.wait(left)
             return list(self.spans)
 
-    def __enter__(self) -> OtlpReceiver:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

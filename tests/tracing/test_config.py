@@ -18,7 +18,11 @@ def test_defaults_export_nowhere_with_spec_sampler_and_batch_values() -> None:
     assert config.exporters == ()
     assert (config.sampler, config.sampler_arg) == ("parentbased_always_on", None)
     assert config.propagators is None
-    assert (config.batch.schedule_delay_ms, config.batch.max_queue_size, config.batch.max_export_batch_size) == (
+    assert (
+        config.batch.schedule_delay_ms,
+        config.batch.max_queue_size,
+        config.batch.max_export_batch_size,
+    ) == (
         5000,
         2048,
         512,
@@ -37,7 +41,9 @@ def test_service_name_precedence_argument_over_env_over_resource_attributes() ->
 
 
 def test_resource_attributes_are_percent_decoded_and_legacy_environment_is_mapped() -> None:
-    env = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=staging,owner=ana%20maria,service.namespace=other"}
+    env = {
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=staging,owner=ana%20maria,service.namespace=other"
+    }
     config = resolve_config(service_version="1.2.3", environ=env)
     assert attrs(config)["deployment.environment.name"] == "staging"
     assert attrs(config)["owner"] == "ana maria"
@@ -49,7 +55,9 @@ def test_resource_attributes_are_percent_decoded_and_legacy_environment_is_mappe
 
 
 def test_bare_otlp_uses_the_spec_default_http_protobuf_and_appends_the_traces_path() -> None:
-    config = resolve_config(environ={"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"})
+    config = resolve_config(
+        environ={"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}
+    )
     (spec,) = config.exporters
     assert (spec.name, spec.protocol, spec.endpoint) == ("otlp", "http/protobuf", "http://c:4318/v1/traces")
 
@@ -86,7 +94,9 @@ def test_an_endpoint_alone_selects_otlp_and_arguments_beat_the_environment() -> 
 
 
 def test_grpc_protocol_uses_the_grpc_port_and_endpoint_as_is() -> None:
-    (spec,) = resolve_config(environ={"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}).exporters
+    (spec,) = resolve_config(
+        environ={"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    ).exporters
     assert (spec.protocol, spec.endpoint) == ("grpc", "http://localhost:4317")
     (spec,) = resolve_config(exporter="otlp_proto_grpc", endpoint="collector:4317", environ={}).exporters
     assert (spec.protocol, spec.endpoint) == ("grpc", "http://collector:4317")
@@ -100,7 +110,9 @@ def test_comma_lists_none_and_clickhouse_endpoint() -> None:
     assert (spec.name, spec.endpoint) == ("clickhouse", "chdb:///tmp/x")
 
 
-def test_unknown_exporter_warns_once_with_a_suggestion_and_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_exporter_warns_once_with_a_suggestion_and_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")
     for _ in range(3):
         config = resolve_config(environ={"OTEL_TRACES_EXPORTER": "consol,otlp"})
@@ -136,14 +148,20 @@ def test_sample_ratio_argument_beats_the_environment(caplog: pytest.LogCaptureFi
 
 def test_bad_bsp_values_fall_back_and_batch_is_capped_by_queue(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")
-    env = {"OTEL_BSP_SCHEDULE_DELAY": "soon", "OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "500"}
+    env = {
+        "OTEL_BSP_SCHEDULE_DELAY": "soon",
+        "OTEL_BSP_MAX_QUEUE_SIZE": "100",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "500",
+    }
     batch = resolve_config(environ=env).batch
     assert (batch.schedule_delay_ms, batch.max_queue_size, batch.max_export_batch_size) == (5000, 100, 100)
     assert "OTEL_BSP_SCHEDULE_DELAY='soon'" in caplog.text
 
 
 def test_timeout_in_milliseconds_is_understood_and_disabled_flag_parsed() -> None:
-    (spec,) = resolve_config(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "h:1", "OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}).exporters
+    (spec,) = resolve_config(
+        environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "h:1", "OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}
+    ).exporters
     assert spec.timeout == 2.5
     assert resolve_config(environ={"OTEL_SDK_DISABLED": "TRUE"}).disabled is True
     assert resolve_config(environ={"OTEL_SDK_DISABLED": "yes please"}).disabled is False

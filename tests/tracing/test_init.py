@@ -103,7 +103,9 @@ def test_nothing_configured_exports_nowhere_says_so_once_and_still_propagates(
     assert outgoing["traceparent"] != incoming["traceparent"]  # our span is the new parent
 
 
-def test_resource_carries_service_host_process_and_instance_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resource_carries_service_host_process_and_instance_attributes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import os
 
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=payments")
@@ -140,7 +142,9 @@ def test_clickhouse_exporter_without_its_module_gives_a_clear_warning(
     assert "clickhouse" in caplog.text and "smarter-obs[clickhouse]" in caplog.text
 
 
-def test_processors_are_bounded_batch_processors_with_the_configured_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_processors_are_bounded_batch_processors_with_the_configured_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "64")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16")
     telemetry = smarter_obs.init_tracing("svc", exporter="console")

@@ -37,9 +37,8 @@ def test_tool_span_follows_the_mcp_semantic_conventions(capture_spans: CapturedS
 
 
 def test_an_exception_sets_error_type_and_status_and_is_reraised(capture_spans: CapturedSpans) -> None:
-    with pytest.raises(KeyError):
-        with smarter_obs.tool_span("lookup"):
-            raise KeyError("sku")
+    with pytest.raises(KeyError), smarter_obs.tool_span("lookup"):
+        raise KeyError("sku")
     (span,) = capture_spans.as_dicts()
     assert span["status"] == "ERROR"
     assert span["attributes"]["error.type"] == "KeyError"
@@ -91,13 +90,15 @@ def test_traced_tool_keeps_the_signature_and_works_for_async(capture_spans: Capt
 def test_nested_helpers_for_the_same_tool_make_one_span(capture_spans: CapturedSpans) -> None:
     @smarter_obs.traced_tool(name="lookup")
     def lookup() -> str:
-        with smarter_obs.tool_span("lookup", session_id="abc"):
-            with smarter_obs.tool_span("other-tool"):
-                return "ok"
+        with smarter_obs.tool_span("lookup", session_id="abc"), smarter_obs.tool_span("other-tool"):
+            return "ok"
 
     lookup()
     spans = capture_spans.as_dicts()
-    assert [(s["name"], s["parent"]) for s in spans] == [("tools/call other-tool", 1), ("tools/call lookup", None)]
+    assert [(s["name"], s["parent"]) for s in spans] == [
+        ("tools/call other-tool", 1),
+        ("tools/call lookup", None),
+    ]
     assert spans[1]["attributes"]["mcp.session.id"] == "abc"
 
 
@@ -144,7 +145,12 @@ def test_real_mcp_server_and_client_give_exactly_one_server_span_per_tool_call(
     assert results[0].structured_content == {"result": 5}
 
     calls = [s for s in capture_spans.as_dicts() if s["attributes"].get("mcp.method.name") == "tools/call"]
-    assert [s["name"] for s in calls] == ["tools/call add", "tools/call stock", "tools/call stock", "tools/call plain"]
+    assert [s["name"] for s in calls] == [
+        "tools/call add",
+        "tools/call stock",
+        "tools/call stock",
+        "tools/call plain",
+    ]
     assert all(s["kind"] == "SERVER" for s in calls)
     server_spans = [s for s in capture_spans.as_dicts() if s["kind"] == "SERVER"]
     assert len(server_spans) == len([s for s in server_spans if not s["name"].startswith("tools/call")]) + 4
@@ -153,8 +159,8 @@ def test_real_mcp_server_and_client_give_exactly_one_server_span_per_tool_call(
         assert attrs["gen_ai.operation.name"] == "execute_tool"
         assert attrs["jsonrpc.request.id"]
         assert attrs["mcp.method.name"] == "tools/call"
-    add, stock_ok, stock_missing, plain_call = (s["attributes"] for s in calls)
-    assert add["gen_ai.tool.name"] == "add" and "gen_ai.tool.call.arguments" not in add
+    add_attrs, stock_ok, stock_missing, plain_call = (s["attributes"] for s in calls)
+    assert add_attrs["gen_ai.tool.name"] == "add" and "gen_ai.tool.call.arguments" not in add_attrs
     assert stock_ok["gen_ai.tool.call.arguments"] == '{"sku": "A-1"}'
     assert plain_call["mcp.session.id"] == "session-9"
     # The SDK owns the span and applies the semconv value for an isError result; our helper recorded the
