@@ -12,9 +12,14 @@ Passwords never appear in messages: :func:`redact_dsn`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
+import os
+import shutil
+import stat
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -70,7 +75,8 @@ def start_embedded(path: str | Path) -> str:
     The server stops when the last process using it exits. Safe to call repeatedly.
     """
     root = Path(path).expanduser().absolute()
-    pgdata = root / "pgdata"
+    root.mkdir(parents=True, exist_ok=True)
+    pgdata = _pgdata_dir(root)
     with _servers_lock:
         server = _servers.get(pgdata)
         if server is None:
@@ -81,7 +87,6 @@ def start_embedded(path: str | Path) -> str:
                     "the embedded PostgreSQL needs pgserver: pip install 'smarter-obs[postgres]', "
                     "or pass --postgres DSN / set SMARTER_OBS_POSTGRES_DSN"
                 ) from exc
-            root.mkdir(parents=True, exist_ok=True)
             try:
                 server = pgserver.get_server(pgdata, cleanup_mode="stop")
             except Exception as exc:
@@ -90,6 +95,36 @@ def start_embedded(path: str | Path) -> str:
                 ) from exc
             _servers[pgdata] = server
     return server.get_uri()
+
+
+def _pgdata_dir(root: Path) -> Path:
+    """Where the cluster lives: ``root/pgdata``, or a directory it links to when run as root.
+
+    Started by root, pgserver runs PostgreSQL as an unprivileged user that must traverse every parent
+    directory. Private parents (pytest's 0700 temp root, which concurrent pytest runs reset at any time)
+    would make initdb fail, so the data then goes to a fresh world-traversable temp directory that
+    ``root/pgdata`` links to.
+    """
+    pgdata = root / "pgdata"
+    if os.name != "posix" or os.geteuid() != 0:
+        return pgdata
+    if pgdata.is_symlink():
+        if pgdata.resolve().is_dir():
+            return pgdata.resolve()
+        pgdata.unlink()  # dangling (e.g. /tmp was cleaned): start over
+    if pgdata.exists() or all(p.stat().st_mode & stat.S_IXOTH for p in root.parents):
+        return pgdata
+    target = Path(tempfile.mkdtemp(prefix="smarter-obs-pg-"))
+    pgdata.symlink_to(target, target_is_directory=True)
+    if root.is_relative_to(Path(tempfile.gettempdir()).resolve()):
+        # a throwaway cluster (tests): remove it at exit, after pgserver's own atexit hook stopped it
+        atexit.register(_remove_stopped_cluster, target)
+    return target
+
+
+def _remove_stopped_cluster(pgdata: Path) -> None:
+    if not (pgdata / "postmaster.pid").exists():  # still running for another process: leave it
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def embedded_dsn() -> str:
@@ -177,7 +212,7 @@ def upsert(
     (EXCLUDED cols)``: replaying a batch changes nothing, a real change updates once. ``touch`` names a
     timestamp column set to ``now()`` on insert and on a real update only. Rows are bulk-loaded with COPY
     into a staging table dropped at commit; duplicate keys in one batch keep the last row. Call inside
-    ``conn.transaction()`` to group it with other writes (e.g. a watermark).
+    ``conn.transaction()`` to make it atomic with other writes (e.g. a watermark); alone it is atomic itself.
     """
     from psycopg import sql
 
@@ -208,7 +243,8 @@ def upsert(
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in value_cols),
     ) if value_cols else sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
         key=sql.SQL(", ").join(map(sql.Identifier, key)))
-    with sink_errors(f"upsert into {table}", table=table), conn.cursor() as cur:
+    # own transaction (a savepoint inside the caller's): the ON COMMIT DROP stage must live until the INSERT
+    with sink_errors(f"upsert into {table}", table=table), conn.transaction(), conn.cursor() as cur:
         cur.execute(sql.SQL("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {target} WITH NO DATA")
                     .format(stage=stage, cols=cols, target=target))
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:

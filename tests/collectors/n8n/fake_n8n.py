@@ -64,7 +64,7 @@ def iso(dt: datetime | None) -> str | None:
 
 @dataclass
 class Fault:
-    """A deliberate misbehaviour for requests whose path starts with ``path``.
+    """A deliberate misbehaviour for requests to ``path`` (every path under it when it ends with ``/``).
 
     kind: ``status`` (answer ``code``, with ``Retry-After`` for 429), ``drop`` (close the connection
     without answering), ``malformed`` (truncated JSON body), ``bad_field`` (set ``data[0].<field>`` to
@@ -85,7 +85,8 @@ class Fault:
     query_has: str | None = None
 
     def matches(self, path: str, query: str) -> bool:
-        if not path.startswith(self.path) or (self.query_has and self.query_has not in query):
+        exact = path == self.path or (self.path.endswith("/") and path.startswith(self.path))
+        if not exact or (self.query_has and self.query_has not in query):
             return False
         self.seen += 1
         if self.seen > self.after and self.applied < self.times:

@@ -1,0 +1,62 @@
+"""``smarter-obs collect n8n`` as a user runs it: exit codes, messages, key handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smarter_obs.cli import main
+from tests.collectors.n8n.fake_n8n import FakeN8n
+from tests.collectors.n8n.helpers import count, stored
+
+
+def test_once_collects_into_the_given_database(fake: FakeN8n, pg: str, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("N8N_API_KEY", fake.api_key)
+
+    code = main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--once"])
+
+    assert code == 0
+    instance = fake.url.removeprefix("http://")  # default instance name: host:port of the URL
+    assert stored(pg, instance) == fake.expected_rows(instance)
+    err = capsys.readouterr().err
+    assert f"n8n {instance}:" in err and "rows changed" in err
+    assert fake.api_key not in err
+
+
+def test_key_from_a_file_and_a_custom_variable_name(fake: FakeN8n, pg: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("N8N_API_KEY", raising=False)
+    key_file = tmp_path / "key"
+    key_file.write_text(fake.api_key + "\n")
+    assert main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--once", "--instance", "a",
+                 "--api-key-file", str(key_file)]) == 0
+    monkeypatch.setenv("TENANT_B_KEY", fake.api_key)
+    assert main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--once", "--instance", "b",
+                 "--api-key-env", "TENANT_B_KEY"]) == 0
+    assert count(pg, "SELECT count(DISTINCT instance) FROM n8n_executions") == 2
+
+
+def test_missing_key_names_the_variable(fake: FakeN8n, pg: str, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("N8N_API_KEY", raising=False)
+
+    assert main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--once"]) == 1
+    assert "set N8N_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_rejected_key_stops_the_collector_with_a_clear_message(fake: FakeN8n, pg: str, once: bool,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("N8N_API_KEY", "n8n_api_revoked_key")
+    args = ["collect", "n8n", "--url", fake.url, "--postgres", pg] + (["--once"] if once else ["--interval", "10ms"])
+
+    code = main(args)  # without --once too: a bad key is not retried forever
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: n8n at" in err and "401" in err and "set N8N_API_KEY" in err
+    assert "n8n_api_revoked_key" not in err
+    assert len([r for r in fake.requests if r.startswith("/api/v1/workflows")]) == 1
