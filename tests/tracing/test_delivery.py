@@ -205,3 +205,40 @@ def test_spans_ended_in_a_forked_child_are_exported_by_the_child(monkeypatch: py
         telemetry.force_flush(timeout=10)
         names = [s.name for s in receiver.wait_for(3, timeout=10)]
         assert names.count("parent work") == 1
+
+
+_PREFORK_SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    import smarter_obs
+    from opentelemetry import trace
+    telemetry = smarter_obs.init_tracing("prefork-server", endpoint=sys.argv[1])  # master, before fork
+    pid = os.fork()
+    if pid == 0:  # a worker, as gunicorn creates them: it serves, then leaves through sys.exit
+        with trace.get_tracer("worker").start_as_current_span("worker request"):
+            pass
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    print(pid, os.waitstatus_to_exitcode(status), telemetry.resource.attributes["service.instance.id"])
+    """
+)
+
+
+def test_a_prefork_worker_exports_its_own_spans_under_its_own_identity() -> None:
+    with OtlpReceiver() as receiver:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        result = subprocess.run(
+            [sys.executable, "-c", _PREFORK_SCRIPT, receiver.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        worker_pid, worker_code, master_instance = result.stdout.split()
+        assert worker_code == "0"
+        (span,) = receiver.wait_for(1, timeout=5)
+        assert span.name == "worker request"
+        assert span.resource["process.pid"] == int(worker_pid)
+        assert span.resource["service.instance.id"] != master_instance
