@@ -96,6 +96,16 @@ class _GlobalProvider(trace.TracerProvider):
 _PROXY = _GlobalProvider()
 
 
+def _reinit_lock_in_child() -> None:
+    # Another thread may have held the lock at fork time; it does not exist in the child.
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_lock_in_child)
+
+
 def _global_state() -> str:
     """'ours', 'unset' or 'foreign' for the current OpenTelemetry global provider."""
     provider = trace.get_tracer_provider()
@@ -242,6 +252,7 @@ class Telemetry:
             update(Resource(attrs))
         for processor in self._processors:
             processor.stats.reset()
+            processor.counting_exporter.after_fork_in_child()
 
 
 def _run_bounded(fn: Any, timeout: float) -> bool:

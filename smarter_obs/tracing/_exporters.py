@@ -136,6 +136,8 @@ REGISTRY: dict[str, Callable[[ExporterSpec], SpanExporter]] = {
 def build_exporter(spec: ExporterSpec) -> SpanExporter:
     """A new exporter for ``spec``; raises ``ExporterUnavailable`` with a message naming the fix."""
     if spec.instance is not None:
+        if not callable(getattr(spec.instance, "export", None)):
+            raise ExporterUnavailable(f"{spec.instance!r} is not a SpanExporter (it has no export method)")
         return spec.instance
     factory = REGISTRY[spec.name]
     try:
@@ -157,6 +159,9 @@ class CountingExporter(SpanExporter):
         self.stats = stats
         self._inner = build_exporter(spec)
         self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
 
     def _exporter(self) -> SpanExporter:

@@ -34,6 +34,7 @@ ERROR_TYPE = "error.type"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def _get_tracer() -> trace.Tracer:
     # Looked up per call (cheap) rather than cached: a cached API tracer would stay bound to whichever
     # provider was global at first use, which breaks after a test resets the globals.

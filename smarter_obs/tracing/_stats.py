@@ -88,9 +88,9 @@ class DeliveryStats:
     def dropped_at_shutdown(self, count: int) -> None:
         with self._lock:
             self.dropped += count
-        self._note_drop(count)
+        self._note_drop(count, "not exported before shutdown")
 
-    def _note_drop(self, count: int) -> None:
+    def _note_drop(self, count: int, reason: str | None = None) -> None:
         now = time.monotonic()
         with self._lock:
             self._unreported += count
@@ -98,9 +98,9 @@ class DeliveryStats:
                 return
             self._last_report = now
             unreported, self._unreported = self._unreported, 0
-            total, reason = self.dropped, self.last_error
+            total, reason = self.dropped, reason or self.last_error
         logger.warning(
-            "span export to %s failing (%s): %d spans dropped since the last report, %d in total; "
+            "span export to %s: %s; %d spans dropped since the last report, %d in total; "
             "next report in %.0fs at the earliest",
             self.label,
             reason,

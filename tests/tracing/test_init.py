@@ -165,3 +165,25 @@ def test_otel_propagators_is_honoured_and_unknown_names_are_skipped(
         assert "'nosuch' is not installed" in caplog.text
     finally:
         propagate.set_global_textmap(previous)
+
+
+def test_an_object_that_is_not_an_exporter_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")
+    telemetry = smarter_obs.init_tracing("svc", exporter=[object(), "console"])
+    assert [p.stats.label for p in _processors(telemetry)] == ["console"]
+    assert "is not a SpanExporter" in caplog.text
+
+
+def test_spans_ended_after_shutdown_are_counted_not_logged_per_span(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    memory = InMemorySpanExporter()
+    telemetry = smarter_obs.init_tracing("svc", exporter=memory)
+    tracer = telemetry.provider.get_tracer("kept-across-shutdown")
+    smarter_obs.shutdown()
+    for _ in range(5):
+        with tracer.start_as_current_span("late"):
+            pass
+    assert telemetry.stats().spans_dropped == 5
+    assert len(caplog.records) == 1 and "not exported before shutdown" in caplog.records[0].getMessage()
