@@ -259,7 +259,16 @@ class LagCollector:
         for group in groups:
             self._group_rows(result, group, commits.get(group), described.get(group), watermarks, by_topic,
                              now, ts)
+        self._forget_gone({(m.topic, m.partition) for m in metas}, set(groups))
         return result
+
+    def _forget_gone(self, partitions: set[Key], groups: set[str]) -> None:
+        """Drop the state of deleted/deselected partitions and groups so a long run does not grow without
+        bound. A group that failed this cycle is still selected, so its window survives the failure."""
+        for key in [k for k in self.tables if k not in partitions]:
+            del self.tables[key]
+        for key in [k for k in self.windows if k[0] not in groups or (k[1], k[2]) not in partitions]:
+            del self.windows[key]
 
     def _partition_rows(self, result: CycleResult, metas: list[PartitionMeta],
                         watermarks: dict[Key, tuple[int, int]], now: float, ts: datetime) -> None:

@@ -103,18 +103,28 @@ class KafkaSource:
             **(properties or {}),
             "bootstrap.servers": bootstrap,
             "logger": _QuietLogger(),
+            "error_cb": self._on_error,
         }
+        self._auth_error: str | None = None
         self._admin = AdminClient(config)
+
+    def _on_error(self, err: Any) -> None:
+        """librdkafka's client-level errors (delivered by poll): remember authentication/TLS failures, which
+        otherwise surface only as a generic transport timeout."""
+        if err.name() in _AUTH_ERRORS:
+            self._auth_error = f"{err.name()}: {err.str()}"
 
     # -- errors ---------------------------------------------------------------------------------------------
 
     def _fail(self, action: str, exc: BaseException) -> SourceError:
         name = _error_name(exc)
-        if name in _AUTH_ERRORS:
+        self._admin.poll(0)  # runs error_cb: an authentication failure explains a transport timeout
+        auth_error, self._auth_error = self._auth_error, None
+        if name in _AUTH_ERRORS or auth_error:
             return SourceAuthError(
-                f"Kafka bootstrap servers {self.bootstrap} rejected the credentials while {action} ({_describe(exc)}); "
-                "check sasl.username/sasl.password (SMARTER_OBS_KAFKA_SASL_USERNAME/_PASSWORD), "
-                "security.protocol and ssl.* settings",
+                f"authentication/TLS with Kafka bootstrap servers {self.bootstrap} failed while {action} "
+                f"({auth_error or _describe(exc)}); check security.protocol, sasl.mechanism, sasl.username/"
+                "sasl.password (SMARTER_OBS_KAFKA_SASL_USERNAME/_PASSWORD[_FILE]) and ssl.* settings",
                 source="kafka",
             )
         return SourceUnavailableError(

@@ -86,3 +86,18 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_authentication_failure_names_the_settings_to_fix(mock_cluster, clickhouse, chdb_url, capsys,
+                                                          monkeypatch) -> None:
+    # The mock broker has no SASL: the handshake fails exactly like rejected credentials do.
+    monkeypatch.setenv("SMARTER_OBS_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_MECHANISM", "PLAIN")
+    monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_USERNAME", "obs")
+    monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_PASSWORD", "hunter2-secret")
+    code = main(["collect", "redpanda", "--bootstrap", mock_cluster.bootstrap, "--clickhouse", chdb_url,
+                 "--database", clickhouse.database, "--once", "--timeout", "1s", "--group", "g"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"error: authentication/TLS with Kafka bootstrap servers {mock_cluster.bootstrap} failed" in err
+    assert "sasl.username" in err and "hunter2-secret" not in err

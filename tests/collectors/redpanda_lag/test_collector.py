@@ -269,3 +269,17 @@ def test_slow_brokers_fail_the_cycle_within_the_timeout_and_the_next_cycle_recov
     assert rows(clickhouse, "SELECT ok FROM kafka_collector_cycles ORDER BY ts") == [(False,), (True,)]
     assert rows(clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets ORDER BY partition") == [
         (0, 3), (1, 4)]
+
+
+def test_state_of_deleted_topics_is_forgotten(mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster.create_topic("n8n.events", 2, 1)
+    mock_cluster.create_topic("n8n.tmp", 3, 1)
+    kafka.commit("g", {("n8n.events", 0): 0, ("n8n.tmp", 0): 0})
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"])
+    assert collector.cycle().ok
+    assert len(collector.tables) == 5 and len(collector.windows) == 5
+    mock_cluster.delete_topic("n8n.tmp")
+    clock.advance(15)
+    assert collector.cycle().ok
+    assert set(collector.tables) == {("n8n.events", 0), ("n8n.events", 1)}
+    assert set(collector.windows) == {("g", "n8n.events", 0), ("g", "n8n.events", 1)}
