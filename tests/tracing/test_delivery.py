@@ -242,3 +242,39 @@ def test_a_prefork_worker_exports_its_own_spans_under_its_own_identity() -> None
         assert span.name == "worker request"
         assert span.resource["process.pid"] == int(worker_pid)
         assert span.resource["service.instance.id"] != master_instance
+
+
+def test_grpc_protocol_exports_to_a_real_grpc_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    received: list[str] = []
+    metadata: list[dict] = []
+
+    class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):  # noqa: N802 - gRPC method name
+            metadata.append(dict(context.invocation_metadata()))
+            received.extend(
+                s.name for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans
+            )
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Receiver(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=smarteros")
+        telemetry = smarter_obs.init_tracing("grpc-service", endpoint=f"http://127.0.0.1:{port}")
+        with telemetry.tracer("t").start_as_current_span("over grpc"):
+            pass
+        assert telemetry.force_flush(timeout=10)
+        assert received == ["over grpc"]
+        assert metadata[0]["x-tenant"] == "smarteros"
+        assert telemetry.stats().spans_exported == 1
+    finally:
+        smarter_obs.shutdown(timeout=5)
+        server.stop(0)

@@ -187,3 +187,17 @@ def test_spans_ended_after_shutdown_are_counted_not_logged_per_span(caplog: pyte
             pass
     assert telemetry.stats().spans_dropped == 5
     assert len(caplog.records) == 1 and "not exported before shutdown" in caplog.records[0].getMessage()
+
+
+def test_always_off_sampler_records_nothing_but_keeps_the_incoming_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    memory = InMemorySpanExporter()
+    telemetry = smarter_obs.init_tracing("svc", exporter=memory)
+    incoming = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    with telemetry.tracer("t").start_as_current_span("x", context=propagate.extract(incoming)) as span:
+        assert not span.is_recording()
+        assert span.get_span_context().trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+    telemetry.force_flush()
+    assert memory.get_finished_spans() == ()
