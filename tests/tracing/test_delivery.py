@@ -254,7 +254,7 @@ def test_grpc_protocol_exports_to_a_real_grpc_receiver(monkeypatch: pytest.Monke
     metadata: list[dict] = []
 
     class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request, context):  # noqa: N802 - gRPC method name
+        def Export(self, request, context):  # gRPC method name
             metadata.append(dict(context.invocation_metadata()))
             received.extend(
                 s.name for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans
