@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 @click.option("--cluster-name", envvar="SMARTER_OBS_KAFKA_CLUSTER_NAME", default=None,
               help="Value of the `cluster` column. [default: the bootstrap servers] "
               "[env: SMARTER_OBS_KAFKA_CLUSTER_NAME]")
-@click.option("--interval", type=DURATION, default="15s", show_default=True,
-              help="Time between collection cycles (e.g. 15s, 1m).")
+@click.option("--interval", type=DURATION, default="15s", show_default=True, envvar="SMARTER_OBS_KAFKA_INTERVAL",
+              help="Time between collection cycles (e.g. 15s, 1m). [env: SMARTER_OBS_KAFKA_INTERVAL]")
 @click.option("--once", is_flag=True,
               help="Run one cycle and exit: 0 when the cluster was read and stored, 1 otherwise.")
 @click.option("--timeout", type=DURATION, default="10s", show_default=True, envvar="SMARTER_OBS_KAFKA_TIMEOUT",

@@ -55,17 +55,22 @@ Key = tuple[str, int]
 
 @dataclass
 class CycleResult:
-    """Rows of one cycle, column by column (the sink's fast path), plus what went wrong."""
+    """Rows of one cycle (tuples in the tables' column order) plus what went wrong."""
 
-    partitions: list[list[Any]] = field(default_factory=lambda: [[] for _ in PARTITION_COLUMNS])
-    lags: list[list[Any]] = field(default_factory=lambda: [[] for _ in LAG_COLUMNS])
-    groups: list[list[Any]] = field(default_factory=lambda: [[] for _ in GROUP_COLUMNS])
+    partitions: list[tuple] = field(default_factory=list)
+    lags: list[tuple] = field(default_factory=list)
+    groups: list[tuple] = field(default_factory=list)
     partitions_failed: int = 0
     groups_failed: int = 0
 
     @property
     def lag_rows(self) -> int:
-        return len(self.lags[0])
+        return len(self.lags)
+
+
+def _columns(rows: list[tuple], width: int) -> list[Any]:
+    """Rows → columns, the sink's fast path (transposed in C by zip)."""
+    return list(zip(*rows, strict=True)) if rows else [[] for _ in range(width)]
 
 
 class _Window:
@@ -180,9 +185,10 @@ class LagCollector:
             log.warning("Kafka bootstrap servers %s reachable again", self.config.bootstrap)
             self._source_failing = False
         try:
-            written = self.sink.write(PARTITION_TABLE, PARTITION_COLUMNS, result.partitions)
-            written += self.sink.write(LAG_TABLE, LAG_COLUMNS, result.lags)
-            written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, result.groups)
+            written = self.sink.write(PARTITION_TABLE, PARTITION_COLUMNS,
+                                      _columns(result.partitions, len(PARTITION_COLUMNS)))
+            written += self.sink.write(LAG_TABLE, LAG_COLUMNS, _columns(result.lags, len(LAG_COLUMNS)))
+            written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, _columns(result.groups, len(GROUP_COLUMNS)))
         except SinkError as exc:
             if not self._sink_failing:
                 log.error("writing Kafka lag rows failed (%s); retrying next cycle", exc)
@@ -192,7 +198,7 @@ class LagCollector:
             log.warning("writing to ClickHouse works again")
             self._sink_failing = False
         self._write_cycle(ts, started, ok=True, error="", result=result)
-        message = (f"{len(result.partitions[0])} partitions, {len(result.groups[0])} groups "
+        message = (f"{len(result.partitions)} partitions, {len(result.groups)} groups "
                    f"({result.groups_failed} failed), {result.lag_rows} lag rows")
         log.info("cycle done in %.0f ms: %s", (time.monotonic() - started) * 1000.0, message)
         return CycleOutcome(ok=True, rows=written, message=message)
@@ -210,8 +216,8 @@ class LagCollector:
                      result: CycleResult | None = None) -> None:
         row = [ts, self.config.cluster, self.config.bootstrap, ok, error,
                (time.monotonic() - started) * 1000.0,
-               len(result.partitions[0]) if result else 0, result.partitions_failed if result else 0,
-               len(result.groups[0]) if result else 0, result.groups_failed if result else 0,
+               len(result.partitions) if result else 0, result.partitions_failed if result else 0,
+               len(result.groups) if result else 0, result.groups_failed if result else 0,
                result.lag_rows if result else 0]
         try:
             self.sink.write(CYCLE_TABLE, CYCLE_COLUMNS, [[v] for v in row])
@@ -272,7 +278,7 @@ class LagCollector:
 
     def _partition_rows(self, result: CycleResult, metas: list[PartitionMeta],
                         watermarks: dict[Key, tuple[int, int]], now: float, ts: datetime) -> None:
-        cols = result.partitions
+        append = result.partitions.append
         cluster = self.config.cluster
         for m in metas:
             key = (m.topic, m.partition)
@@ -288,9 +294,8 @@ class LagCollector:
                 messages = end - prev_end if end >= prev_end else end
                 interval = max(now - prev_ts, 0.0)
             table.add(end, now)
-            for col, value in zip(cols, (ts, cluster, m.topic, m.partition, m.leader, list(m.replicas),
-                                         list(m.isr), start, end, messages, interval)):
-                col.append(value)
+            append((ts, cluster, m.topic, m.partition, m.leader, list(m.replicas), list(m.isr), start, end,
+                    messages, interval))
 
     def _group_rows(self, result: CycleResult, group: str,
                     committed: dict[Key, int | None] | SourceError | None, info: GroupInfo | None,
@@ -306,9 +311,8 @@ class LagCollector:
             if group not in self._failing_groups:
                 log.error("consumer group %s: %s", group, error)
                 self._failing_groups.add(group)
-            for col, value in zip(result.groups, (ts, cluster, group, state, members, coordinator, st.NOTFOUND,
-                                                  st.NOTFOUND, 0, 0, 0, 0, "", -1, None, error)):
-                col.append(value)
+            result.groups.append((ts, cluster, group, state, members, coordinator, st.NOTFOUND, st.NOTFOUND,
+                                  0, 0, 0, 0, "", -1, None, error))
             return
         if group in self._failing_groups:
             log.warning("consumer group %s readable again", group)
@@ -329,8 +333,8 @@ class LagCollector:
         else:
             active = None
 
-        cols = result.lags
-        rules = self.rules
+        append = result.lags.append
+        rules, windows, tables = self.rules, self.windows, self.tables
         statuses: list[str] = []
         total_lag = max_lag = 0
         max_topic, max_partition, max_seconds = "", -1, None
@@ -349,9 +353,12 @@ class LagCollector:
                     with_commit += 1
                     lag = end - c if end > c else 0
                     retained = max(end - max(c, start), 0)
-                    seconds = self.tables[key].lag_seconds(c, now)
-                window = self._window((group, topic, key[1]))
-                window.add(c, lag)
+                    seconds = tables[key].lag_seconds(c, now)
+                window = windows.get((group, topic, key[1]))
+                if window is None:
+                    window = windows[(group, topic, key[1])] = _Window(rules.window)
+                window.committed.append(c)
+                window.lags.append(lag)
                 status = st.partition_status(window.committed, window.lags, rules, group_active=active)
                 statuses.append(status)
                 if lag is not None:
@@ -361,11 +368,8 @@ class LagCollector:
                 if seconds is not None and (max_seconds is None or seconds > max_seconds):
                     max_seconds = seconds
                 client_id, host = assignments.get(key, ("", ""))
-                for col, value in zip(cols, (ts, cluster, group, topic, key[1], c, c is not None, end, lag,
-                                             retained, seconds, status, client_id, host)):
-                    col.append(value)
+                append((ts, cluster, group, topic, key[1], c, c is not None, end, lag, retained, seconds, status,
+                        client_id, host))
         group_status, worst = st.group_status(statuses)
-        for col, value in zip(result.groups, (ts, cluster, group, state, members, coordinator, group_status, worst,
-                                              partitions, with_commit, total_lag, max_lag, max_topic,
-                                              max_partition, max_seconds, "")):
-            col.append(value)
+        result.groups.append((ts, cluster, group, state, members, coordinator, group_status, worst, partitions,
+                              with_commit, total_lag, max_lag, max_topic, max_partition, max_seconds, ""))
