@@ -14,6 +14,7 @@ is the source of truth; memory is a cache of its recent rows.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +52,8 @@ _ACTIVE_STATES = {"STABLE", "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSI
 _INACTIVE_STATES = {"EMPTY", "DEAD"}
 
 Key = tuple[str, int]
+
+_MISSING_SCHEMA = re.compile(r"UNKNOWN_TABLE|UNKNOWN_DATABASE|does(?:n't| not) exist", re.IGNORECASE)
 
 
 @dataclass
@@ -190,10 +193,13 @@ class LagCollector:
             written += self.sink.write(LAG_TABLE, LAG_COLUMNS, _columns(result.lags, len(LAG_COLUMNS)))
             written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, _columns(result.groups, len(GROUP_COLUMNS)))
         except SinkError as exc:
-            if not self._sink_failing:
-                log.error("writing Kafka lag rows failed (%s); retrying next cycle", exc)
+            message = str(exc)
+            if _MISSING_SCHEMA.search(message):
+                message += "; create the tables with `smarter-obs db migrate --clickhouse URL [--database DB]`"
+            if not self._sink_failing and not self.quiet_failures:
+                log.error("writing Kafka lag rows failed (%s); every cycle tries again", message)
             self._sink_failing = True
-            return CycleOutcome(ok=False, message=str(exc))
+            return CycleOutcome(ok=False, message=message)
         if self._sink_failing:
             log.warning("writing to ClickHouse works again")
             self._sink_failing = False

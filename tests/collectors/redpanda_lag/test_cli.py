@@ -101,3 +101,11 @@ def test_authentication_failure_names_the_settings_to_fix(mock_cluster, clickhou
     err = capsys.readouterr().err
     assert f"error: authentication/TLS with Kafka bootstrap servers {mock_cluster.bootstrap} failed" in err
     assert "sasl.username" in err and "hunter2-secret" not in err
+
+
+def test_store_without_the_kafka_tables_says_to_migrate(mock_cluster, kafka, chdb_url, capsys) -> None:
+    mock_cluster.create_topic("n8n.events", 1, 1)
+    code = main(["collect", "redpanda", "--bootstrap", mock_cluster.bootstrap, "--clickhouse", chdb_url,
+                 "--database", "never_migrated", "--once", "--group", "g"])
+    assert code == 1
+    assert "smarter-obs db migrate" in capsys.readouterr().err
