@@ -36,6 +36,7 @@ QUIETED_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
     "opentelemetry.sdk._shared_internal",
     "opentelemetry.sdk.trace.export",
+    "smarter_obs.exporters.clickhouse",
 )
 
 _quiet = threading.local()
