@@ -49,9 +49,12 @@ class _QuietFilter(logging.Filter):
         if not getattr(_quiet, "active", False) or record.levelno < logging.WARNING:
             return True
         try:
-            _quiet.last = record.getMessage()
+            message = record.getMessage()
         except Exception:  # a broken record must not break export  # noqa: BLE001
-            _quiet.last = str(record.msg)
+            message = str(record.msg)
+        messages = getattr(_quiet, "messages", None)
+        if messages is not None and len(messages) < 20:
+            messages.append(message)
         return False
 
 
@@ -74,17 +77,21 @@ class _Quiet:
     """Context manager: SDK export-path logs on this thread are captured instead of emitted."""
 
     def __enter__(self) -> _Quiet:  # noqa: PYI034
-        self._previous = getattr(_quiet, "active", False)
+        self._previous = getattr(_quiet, "active", False), getattr(_quiet, "messages", None)
         _quiet.active = True
-        _quiet.last = None
+        _quiet.messages = self.messages = []
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _quiet.active = self._previous
+        _quiet.active, _quiet.messages = self._previous
 
     @property
-    def last(self) -> str | None:
-        return getattr(_quiet, "last", None)
+    def reason(self) -> str | None:
+        """The first swallowed message (usually the cause) and the last one (the outcome)."""
+        if not self.messages:
+            return None
+        first, last = self.messages[0][:300], self.messages[-1][:300]
+        return first if first == last else f"{first} … {last}"
 
 
 # --- registry -------------------------------------------------------------------------------------------
@@ -184,7 +191,7 @@ class CountingExporter(SpanExporter):
             except Exception as exc:  # noqa: BLE001
                 result = SpanExportResult.FAILURE
                 reason = f"{type(exc).__name__}: {exc}"
-            captured = quiet.last
+            captured = quiet.reason
         if result is SpanExportResult.SUCCESS:
             self.stats.exported_ok(count)
         else:
