@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -329,7 +330,7 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
     from opentelemetry.propagators.composite import CompositePropagator
     from opentelemetry.util._importlib_metadata import entry_points
 
-    propagators = []
+    propagators, usable = [], []
     for name in names:
         if name == "none":
             continue
@@ -344,6 +345,7 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
             continue
         try:
             propagators.append(found[0].load()())
+            usable.append(name)
         except Exception as exc:  # noqa: BLE001
             once(
                 logging.WARNING,
@@ -351,9 +353,25 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
                 name,
                 exc,
             )
+    _import_propagate_safely(usable)
     from opentelemetry import propagate
 
     propagate.set_global_textmap(CompositePropagator(propagators))
+
+
+def _import_propagate_safely(usable: list[str]) -> None:
+    """Import ``opentelemetry.propagate``, which raises at import time on an unknown OTEL_PROPAGATORS name."""
+    if "opentelemetry.propagate" in sys.modules:
+        return
+    saved = os.environ.get("OTEL_PROPAGATORS")
+    os.environ["OTEL_PROPAGATORS"] = ",".join(usable) or "none"
+    try:
+        import opentelemetry.propagate  # noqa: F401
+    finally:
+        if saved is None:
+            os.environ.pop("OTEL_PROPAGATORS", None)
+        else:
+            os.environ["OTEL_PROPAGATORS"] = saved
 
 
 def _build(config: TracingConfig) -> Telemetry:

@@ -201,3 +201,24 @@ def test_always_off_sampler_records_nothing_but_keeps_the_incoming_trace(
         assert span.get_span_context().trace_id == 0x0AF7651916CD43DD8448EB211C80319C
     telemetry.force_flush()
     assert memory.get_finished_spans() == ()
+
+
+def test_an_unknown_propagator_in_a_fresh_process_does_not_stop_export() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import smarter_obs\n"
+        "t = smarter_obs.init_tracing('svc', exporter='console')\n"
+        "from opentelemetry import propagate\n"
+        "print(t.mode, len(t.stats().exporters), sorted(propagate.get_global_textmap().fields))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["OTEL_PROPAGATORS"] = "tracecontext,nosuch"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(maxsplit=2) == ["sdk", "1", "['traceparent', 'tracestate']\n"]
+    assert "'nosuch' is not installed" in result.stderr
