@@ -22,6 +22,8 @@ state consistent. Per cycle:
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from typing import Any
 
 from collectors.n8n import rows as r
 from collectors.n8n.source import CursorRejectedError, N8nClient, execution_cursor
-from smarter_obs.errors import SinkError, SourceDataError
+from smarter_obs.errors import SinkError, SourceDataError, SourceError
 from smarter_obs.run import CycleOutcome, StopFlag
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ GAP_WINDOW = 10_000  # only ids this close below a walk's top are tracked as gap
 MAX_GAPS = 10_000
 MAX_PROBES = 500  # GET /executions/{id} for gaps per cycle; the rest wait for the next cycle
 GAP_GRACE = 30.0  # seconds a gap may 404 before it is dropped: its row may not be committed in n8n yet
+COMMIT_ROWS = 2000  # rows per transaction while walking (fewer commits; a crash loses at most this much work)
+COMMIT_AFTER = 1.0  # seconds: commit validated rows when the next page is this late
 
 
 @dataclass
@@ -207,7 +211,12 @@ class N8nCollector:
 
     def _walk(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *,  # noqa: ANN001
               resume: bool) -> None:
-        """Walk executions newest first down to the watermark, committing page by page (see module doc)."""
+        """Walk executions newest first down to the watermark (see module doc).
+
+        Pages are fetched one step ahead by a thread while this one validates and writes. Validated rows are
+        committed with ``walk = {high, low}`` every ``COMMIT_ROWS`` rows, when the source stalls for
+        ``COMMIT_AFTER`` seconds, before an error is raised, and at the end (which moves the watermark).
+        """
         watermark = state.watermark
         if resume:
             assert state.walk is not None
@@ -216,50 +225,82 @@ class N8nCollector:
             cursor: str | None = execution_cursor(last, self.page_size)
         else:
             high = last = cursor = None
-        page_no = 0
-        while not self.stop.is_set():
-            page_no += 1
-            page = self.client.executions_page(cursor, self.page_size, page_no)
-            stats.pages += 1
-            done = page.next_cursor is None
-            batch: list[tuple] = []
-            gaps: list[int] = []
-            for index, item in enumerate(page.items):
-                where = f"{page.label} data[{index}]"
-                row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
-                eid = r.row_id(row)
-                if last is not None and eid >= last:
-                    raise SourceDataError(f"{where}: field id: {eid} is not below the previous id {last}; n8n "
-                                          "lists executions by id descending", source="n8n")
-                if eid <= watermark:
-                    done = True
-                    break
-                if high is None:
-                    high = eid
-                if last is not None and last - eid > 1:
-                    gaps.extend(range(max(eid + 1, high - GAP_WINDOW + 1), last))
-                batch.append(row)
-                last = eid
-            if high is None:  # nothing above the watermark
-                return
-            stats.read += len(batch)
+        pending: list[tuple] = []
+        pending_gaps: list[int] = []
+        pending_since = 0.0
+
+        def flush(done: bool) -> None:
+            nonlocal pending, pending_gaps
             new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
             if done:
-                if last is not None and last - watermark > 1:  # ids start at 1; the window bounds old holes
-                    gaps.extend(range(max(watermark + 1, high - GAP_WINDOW + 1), last))
-                new_state.watermark = max(watermark, high)
+                new_state.watermark = max(watermark, high or 0)
                 new_state.walk = None
             else:
                 new_state.walk = {"high": high, "low": last}
-            self._add_gaps(new_state, gaps)
-            self._queue_retried(batch, new_state)
-            stats.changed += self._commit(conn, batch, new_state)
+            self._add_gaps(new_state, pending_gaps)
+            # originals above the watermark are listed later in this walk, with their retrySuccessId
+            self._queue_retried([row for row in pending if int(r.row_retry_of(row) or 0) <= watermark], new_state)
+            stats.changed += self._commit(conn, pending, new_state)
             state.__dict__.update(new_state.__dict__)
-            if self.progress and page_no % 20 == 0:
-                self.progress(f"n8n {self.instance}: {stats.read} executions read, down to id {last}")
-            if done:
-                return
-            cursor = page.next_cursor
+            pending, pending_gaps = [], []
+
+        pages = _Prefetcher(self.client, cursor, self.page_size, watermark, self.stop)
+        try:
+            while True:
+                timeout = None if not pending else max(0.0, pending_since + COMMIT_AFTER - time.monotonic())
+                try:
+                    page = pages.next(timeout)
+                except queue.Empty:  # the source is slow: commit what is validated
+                    flush(done=False)
+                    continue
+                if page is None:  # stop requested
+                    if pending:
+                        flush(done=False)
+                    return
+                stats.pages += 1
+                done = page.next_cursor is None
+                page_rows: list[tuple] = []
+                page_gaps: list[int] = []
+                page_high, page_last = high, last
+                for index, item in enumerate(page.items):
+                    where = f"{page.label} data[{index}]"
+                    row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
+                    eid = r.row_id(row)
+                    if page_last is not None and eid >= page_last:
+                        raise SourceDataError(f"{where}: field id: {eid} is not below the previous id {page_last}; "
+                                              "n8n lists executions by id descending", source="n8n")
+                    if eid <= watermark:
+                        done = True
+                        break
+                    if page_high is None:
+                        page_high = eid
+                    if page_last is not None and page_last - eid > 1:
+                        page_gaps.extend(range(max(eid + 1, page_high - GAP_WINDOW + 1), page_last))
+                    page_rows.append(row)
+                    page_last = eid
+                high, last = page_high, page_last  # the page is valid: it joins the pending batch
+                if high is None:  # nothing above the watermark
+                    return
+                if not pending:
+                    pending_since = time.monotonic()
+                pending.extend(page_rows)
+                pending_gaps.extend(page_gaps)
+                stats.read += len(page_rows)
+                if done:
+                    if last is not None and last - watermark > 1:  # ids start at 1; the window bounds old holes
+                        pending_gaps.extend(range(max(watermark + 1, high - GAP_WINDOW + 1), last))
+                    flush(done=True)
+                    return
+                if len(pending) >= COMMIT_ROWS:
+                    flush(done=False)
+                if self.progress and stats.pages % 40 == 0:
+                    self.progress(f"n8n {self.instance}: {stats.read} executions read, down to id {last}")
+        except SourceError:
+            if pending:  # everything before the bad page is valid: keep it
+                flush(done=False)
+            raise
+        finally:
+            pages.close()
 
     def _add_gaps(self, state: State, gaps: Sequence[int]) -> None:
         if not gaps:
@@ -322,8 +363,75 @@ class N8nCollector:
                                              where=f"GET /api/v1/executions/{eid}"))
             new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
             self._queue_retried(batch, new_state)
-            new_state.recheck = [i for i in new_state.recheck if i not in seen or i in
-                                 {r.row_retry_of(row) for row in batch}]
+            queued_now = {r.row_retry_of(row) for row in batch}
+            new_state.recheck = [i for i in new_state.recheck if i not in seen or i in queued_now]
             stats.changed += self._commit(conn, batch, new_state, delete=gone)
             stats.deleted += len(gone)
             state.__dict__.update(new_state.__dict__)
+
+
+class _Prefetcher:
+    """Fetches execution pages on a thread, a few ahead, so HTTP overlaps the database writes.
+
+    Stops by itself after a page that reaches the watermark (no request below it), at the last page, or
+    when stopped. Errors are handed to the reader and raised there.
+    """
+
+    def __init__(self, client: N8nClient, cursor: str | None, limit: int, watermark: int, stop: StopFlag,
+                 depth: int = 2) -> None:
+        self._client, self._cursor, self._limit, self._watermark, self._stop = client, cursor, limit, watermark, stop
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="n8n-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        cursor, page_no = self._cursor, 0
+        try:
+            while not self._closed.is_set():
+                if self._stop.is_set():
+                    self._put(None)
+                    return
+                page_no += 1
+                page = self._client.executions_page(cursor, self._limit, page_no)
+                self._put(page)
+                if not page.next_cursor or _reaches(page, self._watermark):
+                    return
+                cursor = page.next_cursor
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
+            self._put(exc)
+
+    def _put(self, item: object) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self, timeout: float | None):  # noqa: ANN201 - Page | None
+        """The next page (None when stopped); raises queue.Empty after ``timeout`` or the fetch's error."""
+        while True:
+            try:
+                item = self._queue.get(timeout=timeout if timeout is not None else 0.2)
+            except queue.Empty:
+                if timeout is not None:
+                    raise
+                if self._stop.is_set() and not self._thread.is_alive():
+                    return None
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=1.0)
+
+
+def _reaches(page, watermark: int) -> bool:  # noqa: ANN001
+    """True when the page's oldest item is at or below the watermark (the walk ends in this page)."""
+    if not page.items:
+        return False
+    oldest = page.items[-1].get("id")
+    return isinstance(oldest, str) and oldest.isdigit() and int(oldest) <= watermark

@@ -86,10 +86,43 @@ def _bool(item: Mapping[str, Any], field: str, where: str) -> bool:
     raise _fail(where, field, "a boolean", value)
 
 
+def _fast_time(value: Any) -> datetime | None:
+    """A timestamp in n8n's usual shape, or raises ValueError/TypeError for the careful path to explain."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("no time zone")
+    return parsed
+
+
 def execution_row(
     item: Mapping[str, Any], *, instance: str, workflow_types: Mapping[str, Sequence[str]], where: str
 ) -> tuple[Any, ...]:
     """One ``n8n_executions`` row from an execution item of the list or single GET."""
+    # Fast path for well-formed items (a backfill maps 100k of them); anything unusual takes the careful
+    # path below, which names the offending field.
+    try:
+        execution_id, workflow_id, status, mode = item["id"], item["workflowId"], item["status"], item["mode"]
+        retry_of, retry_success = item["retryOf"], item["retrySuccessId"]
+        if (type(execution_id) is str and execution_id.isdigit() and type(workflow_id) is str and workflow_id
+                and type(status) is str and status and type(mode) is str and mode
+                and type(item["finished"]) is bool and (retry_of is None or type(retry_of) is str and retry_of)
+                and (retry_success is None or type(retry_success) is str and retry_success)):
+            started, stopped = _fast_time(item["startedAt"]), _fast_time(item["stoppedAt"])
+            wait_till = _fast_time(item["waitTill"])
+            duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
+            return (instance, execution_id, workflow_id, status, item["finished"], mode,
+                    trigger.execution_source(mode, workflow_types.get(workflow_id)), started, stopped, duration,
+                    retry_of, retry_success, wait_till)
+    except (KeyError, TypeError, ValueError):
+        pass
+    return _careful_execution_row(item, instance=instance, workflow_types=workflow_types, where=where)
+
+
+def _careful_execution_row(
+    item: Mapping[str, Any], *, instance: str, workflow_types: Mapping[str, Sequence[str]], where: str
+) -> tuple[Any, ...]:
     parse_id(item.get("id"), where)
     execution_id = _str(item, "id", where)
     workflow_id = _str(item, "workflowId", where)

@@ -18,6 +18,7 @@ State is generated from a seed; tests change it through methods (``add``, ``fini
 from __future__ import annotations
 
 import base64
+import bisect
 import binascii
 import json
 import random
@@ -148,12 +149,14 @@ class FakeN8n:
     requests: list[str] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
+    _failed: list[int] = field(default_factory=list)  # error executions not retried yet
+    _sorted: list[int] | None = None  # execution ids ascending, rebuilt after a change
 
     # -- generation -----------------------------------------------------------------------------------------
 
     @classmethod
     def generate(cls, seed: int = 1, *, executions: int = 300, api_key: str = "n8n_api_test_key",
-                 hole_rate: float = 0.03, validate: bool = True) -> FakeN8n:
+                 hole_rate: float = 0.03, validate: bool = True, unfinished: bool = True) -> FakeN8n:
         """Seeded workflows (every WORKFLOW_KINDS entry) and ``executions`` executions over them."""
         rng = random.Random(seed)
         workflows, kinds = [], {}
@@ -162,7 +165,7 @@ class FakeN8n:
             workflows.append(wf)
             kinds[wf["id"]] = kind
         fake = cls(api_key, workflows, kinds, {}, rng, validate=validate)
-        fake.add(executions, hole_rate=hole_rate, unfinished=True)
+        fake.add(executions, hole_rate=hole_rate, unfinished=unfinished)
         return fake
 
     def _time(self, eid: int) -> datetime:
@@ -178,11 +181,11 @@ class FakeN8n:
                 if hole_rate and self.rng.random() < hole_rate:  # an execution n8n did not keep
                     eid = self.next_id
                     self.next_id += 1
-                failed = [e for e in self.executions.values() if e.status == "error" and e.retry_success_id is None
-                          and e.mode != "retry"]
-                if failed and self.rng.random() < 0.04:
-                    added.append(self._retry(self.rng.choice(failed), eid))
-                    continue
+                if self._failed and self.rng.random() < 0.04:
+                    original = self.executions.get(self._failed.pop(self.rng.randrange(len(self._failed))))
+                    if original is not None and original.status == "error":
+                        added.append(self._retry(original, eid))
+                        continue
                 wf = self.rng.choice(self.workflows)
                 mode = "manual" if self.rng.random() < 0.05 else _MODE_FOR_KIND[self.kinds[wf["id"]]]
                 roll = self.rng.random()
@@ -190,7 +193,10 @@ class FakeN8n:
                           else "canceled" if roll < 0.94 else "waiting" if roll < 0.97 else "new" if roll < 0.985
                           else "running") if unfinished else ("success" if roll < 0.85 else "error")
                 self.executions[eid] = self._execution(eid, wf["id"], mode, status)
+                if status == "error":
+                    self._failed.append(eid)
                 added.append(eid)
+            self._sorted = None
         return added
 
     def _execution(self, eid: int, workflow_id: str, mode: str, status: str, retry_of: int | None = None) -> Execution:
@@ -218,6 +224,7 @@ class FakeN8n:
         with self.lock:
             eid = self.next_id
             self.next_id += 1
+            self._sorted = None
             return self._retry(self.executions[original_id], eid, status)
 
     def finish(self, eid: int, status: str = "success") -> None:
@@ -236,11 +243,13 @@ class FakeN8n:
             self.next_id += 1
             wf = self.workflows[workflow_index]
             self.executions[eid] = self._execution(eid, wf["id"], _MODE_FOR_KIND[self.kinds[wf["id"]]], "running")
+            self._sorted = None
             return eid
 
     def delete(self, eid: int) -> None:
         with self.lock:
             del self.executions[eid]
+            self._sorted = None
 
     def ids_with_status(self, *statuses: str) -> list[int]:
         with self.lock:
@@ -354,12 +363,20 @@ class FakeN8n:
             last_id, limit = int(cursor["lastId"]), int(cursor.get("limit", limit))
         wanted = params.get("status")
         statuses = {"error": {"error", "crashed"}, "success": {"success"}, "waiting": {"waiting"}}.get(wanted or "")
-        matching = [e for e in sorted(self.executions.values(), key=lambda e: e.id, reverse=True)
-                    if e.status != "running" and (last_id is None or e.id < last_id)
-                    and (statuses is None or e.status in statuses)
-                    and (not params.get("workflowId") or e.workflow_id == params["workflowId"])]
-        page = matching[:limit]
-        more = len(matching) > limit
+        if self._sorted is None:
+            self._sorted = sorted(self.executions)
+        end = len(self._sorted) if last_id is None else bisect.bisect_left(self._sorted, last_id)
+        page: list[Execution] = []
+        more = False
+        for position in range(end - 1, -1, -1):  # id DESC, below the cursor
+            e = self.executions[self._sorted[position]]
+            if e.status == "running" or (statuses is not None and e.status not in statuses) \
+                    or (params.get("workflowId") and e.workflow_id != params["workflowId"]):
+                continue
+            if len(page) == limit:
+                more = True
+                break
+            page.append(e)
         next_cursor = _encode({"lastId": str(page[-1].id), "limit": limit}) if page and more else None
         return 200, {"data": [e.list_item() for e in page], "nextCursor": next_cursor}
 

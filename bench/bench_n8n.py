@@ -1,0 +1,104 @@
+"""n8n collector backfill: 100k executions from the fake n8n API into the embedded PostgreSQL.
+
+Target (issue 5): backfill < 10 s on 2 cores; a rerun with nothing new changes 0 rows. Baselines measured
+in the same run: reading every page without storing (the API floor) and a plain COPY of the same rows
+into an empty table (the database floor). The fake serves from a separate process (no schema validation:
+the tests do that) so the collector has its own core.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import time
+
+EXECUTIONS = int(os.environ.get("BENCH_N8N_EXECUTIONS", "100000"))
+TARGET_SECONDS = 10.0
+
+
+def _serve(conn, executions: int) -> None:  # noqa: ANN001 - a multiprocessing Connection
+    from tests.collectors.n8n.fake_n8n import FakeN8n
+
+    fake = FakeN8n.generate(seed=1, executions=executions, hole_rate=0.0, validate=False, unfinished=False)
+    fake.start()
+    conn.send((fake.url, fake.api_key, len(fake.executions)))
+    conn.recv()  # until the parent says stop
+    fake.stop()
+
+
+def main() -> None:
+    from collectors.n8n import rows as r
+    from collectors.n8n.cycle import N8nCollector
+    from collectors.n8n.source import N8nClient
+    from smarter_obs.db.postgres import migrate
+    from smarter_obs.sinks.postgres import connect, start_embedded
+
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(child, EXECUTIONS), daemon=True)
+    server.start()
+    try:
+        url, key, total = parent.recv()
+        with tempfile.TemporaryDirectory(prefix="bench-n8n-") as tmp:
+            dsn = start_embedded(tmp)
+            migrate(dsn)
+
+            # baseline 1: read every page, map the rows, store nothing
+            client = N8nClient(url, key)
+            started = time.perf_counter()
+            items, cursor, page_no = [], None, 0
+            while True:
+                page_no += 1
+                page = client.executions_page(cursor, 250, page_no)
+                items.extend(page.items)
+                if not page.next_cursor:
+                    break
+                cursor = page.next_cursor
+            types = {row[1]: row[6] for p in client.workflows() for row in
+                     (r.workflow_row(i, instance="bench", where="bench") for i in p.items)}
+            rows = [r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items]
+            fetch_s = time.perf_counter() - started
+
+            # baseline 2: plain COPY of the same rows into an empty table without keys
+            with connect(dsn) as conn:
+                conn.execute("CREATE TABLE copy_baseline (LIKE n8n_executions INCLUDING DEFAULTS)")
+                started = time.perf_counter()
+                with conn.transaction(), conn.cursor() as cur:
+                    with cur.copy(f"COPY copy_baseline ({', '.join(r.EXECUTION_COLUMNS)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                copy_s = time.perf_counter() - started
+
+            # the collector: full backfill, then a rerun with nothing new
+            collector = N8nCollector(N8nClient(url, key), dsn, instance="bench", page_size=250)
+            started = time.perf_counter()
+            first = collector.cycle()
+            backfill_s = time.perf_counter() - started
+            started = time.perf_counter()
+            second = collector.cycle()
+            rerun_s = time.perf_counter() - started
+            with connect(dsn) as conn:
+                stored, distinct = conn.execute(
+                    "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'").fetchone()
+            collector.close()
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+
+    floor = fetch_s + copy_s
+    print(f"   executions in source          {total}")
+    print(f"   baseline fetch+map (no store)  {fetch_s:6.2f} s  ({len(items) / fetch_s:,.0f}/s)")
+    print(f"   baseline plain COPY            {copy_s:6.2f} s  ({len(rows) / copy_s:,.0f}/s)")
+    print(f"   collector backfill             {backfill_s:6.2f} s  ({stored / backfill_s:,.0f}/s) "
+          f"= {backfill_s / floor:.2f}x fetch+COPY; target < {TARGET_SECONDS:.0f} s: "
+          f"{'PASS' if backfill_s < TARGET_SECONDS else 'FAIL'}")
+    print(f"   rows stored / distinct         {stored} / {distinct} (source {total}): "
+          f"{'OK' if stored == distinct == total else 'MISMATCH'}")
+    print(f"   rerun, nothing new             {rerun_s:6.2f} s, rows changed {second.rows}: "
+          f"{'PASS' if second.rows == 0 else 'FAIL'}")
+    print(f"   backfill rows changed          {first.rows}")
+
+
+if __name__ == "__main__":
+    main()
