@@ -2,7 +2,8 @@
 
 The ``capture_spans`` fixture runs the real ``init_tracing`` pipeline with an in-memory exporter and yields a
 ``CapturedSpans``. Its ``as_dicts()`` output is deterministic: trace and span ids become 1, 2, … in order of
-appearance, timestamps are dropped (order is kept), exception stack traces are removed. While the fixture is
+appearance (a parent outside the capture is ``"external"``), timestamps are dropped (order is kept), exception
+stack traces are removed. While the fixture is
 active, ``init_tracing`` calls from the code under test return the capturing handle (quietly, even with another
 configuration). Importing this module is cheap; OpenTelemetry loads when the fixture is used.
 """
@@ -74,7 +75,8 @@ class CapturedSpans:
                 "kind": span.kind.name,
                 "trace": trace_no(span.context.trace_id),
                 "span": span_no(span.context.span_id),
-                "parent": span_ids.get(span.parent.span_id) if span.parent else None,
+                # A parent outside the capture (e.g. an incoming traceparent) shows as "external".
+                "parent": span_ids.get(span.parent.span_id, "external") if span.parent else None,
                 "status": span.status.status_code.name,
                 "attributes": dict(sorted((span.attributes or {}).items())),
             }

@@ -80,3 +80,12 @@ def test_the_fixture_is_available_to_any_project_through_the_pytest11_entry_poin
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_a_parent_from_an_incoming_traceparent_shows_as_external(capture_spans: CapturedSpans) -> None:
+    from opentelemetry import propagate
+
+    incoming = propagate.extract({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    with trace.get_tracer("t").start_as_current_span("handler", context=incoming):
+        pass
+    assert [(s["trace"], s["parent"]) for s in capture_spans.as_dicts()] == [(1, "external")]
