@@ -1,0 +1,265 @@
+"""Spans into ClickHouse: in-process exporter, OTLP/HTTP receiver, and the per-tool latency panel query.
+
+Targets (issue 3, 2 cores, embedded ClickHouse):
+- ``ClickHouseSpanExporter`` ≥ 100k spans/s (baseline: a raw clickhouse-connect columnar insert of the same
+  rows, prebuilt — the floor the exporter cannot beat);
+- OTLP receiver ≥ 20k spans/s (protobuf bodies of 512 spans from a sender process over keep-alive HTTP);
+- per-tool latency panel at 10M spans: raw ``otel_traces`` vs ``mcp_tool_calls_1m``, pre-aggregated median
+  < 100 ms.
+
+Everything runs in a child process with its own chDB directory (chDB allows one per process and ``make
+bench`` runs every benchmark in one process).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SPANS = int(os.environ.get("BENCH_SPANS", "200000"))
+RECEIVER_SPANS = int(os.environ.get("BENCH_RECEIVER_SPANS", "100000"))
+QUERY_SPANS = int(os.environ.get("BENCH_QUERY_SPANS", "10000000"))
+EXPORT_BATCH = 8192
+REQUEST_SPANS = 512
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    subprocess.run([sys.executable, "-m", "bench.bench_spans", "--child"], cwd=ROOT, check=True)
+
+
+# -- data ------------------------------------------------------------------------------------------------
+def make_spans(count: int, seed: int = 1) -> list:
+    """Realistic MCP server spans (attributes as mcp 2.3.0 emits them), 5 % errors, made by the SDK."""
+    import random
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    rng = random.Random(seed)
+    memory = InMemorySpanExporter()
+    tp = TracerProvider(resource=Resource.create({"service.name": "mcp-shop", "service.version": "1.4.2",
+                                                  "deployment.environment.name": "prod"}))
+    tp.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = tp.get_tracer("mcp-python-sdk", "2.3.0")
+    now = time.time_ns()
+    for i in range(count):
+        tool = f"tool_{rng.randrange(20)}"
+        start = now - rng.randrange(3_600_000_000_000)
+        span = tracer.start_span(f"tools/call {tool}", kind=SpanKind.SERVER, start_time=start, attributes={
+            "mcp.method.name": "tools/call", "gen_ai.tool.name": tool, "gen_ai.operation.name": "execute_tool",
+            "jsonrpc.request.id": str(i), "mcp.protocol.version": "2025-06-18"})
+        if rng.random() < 0.05:
+            span.set_attribute("error.type", "tool_error")
+            span.set_status(Status(StatusCode.ERROR, "tool failed"))
+        span.end(end_time=start + int(rng.expovariate(1 / 50_000_000)))
+    tp.shutdown()
+    return list(memory.get_finished_spans())
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>10,.0f} spans/s"
+
+
+# -- 1. exporter -----------------------------------------------------------------------------------------
+def bench_exporter(url: str) -> float:
+    from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
+    from smarter_obs.sinks.clickhouse import ClickHouseSink
+    from smarter_obs.sinks.otel_traces import TABLE, from_sdk_spans
+
+    spans = make_spans(SPANS)
+    batches = [spans[i:i + EXPORT_BATCH] for i in range(0, len(spans), EXPORT_BATCH)]
+    prebuilt = [from_sdk_spans(batch).insert_columns() for batch in batches]
+    sink = ClickHouseSink(url, database="bench")
+    exporter = ClickHouseSpanExporter(url, database="bench")
+    exporter.export(batches[0])  # warm up: connection, insert context
+    sink.write(TABLE, *prebuilt[0])
+
+    raw_times, exporter_times = [], []
+    for _ in range(3):  # alternate so both see the same table sizes and background merges
+        started = time.perf_counter()
+        for names, data in prebuilt:
+            sink.write(TABLE, names, data)
+        raw_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for batch in batches:
+            exporter.export(batch)
+        exporter_times.append(time.perf_counter() - started)
+    raw, exp = min(raw_times), min(exporter_times)
+    mapping = min(_time(lambda: [from_sdk_spans(b) for b in batches]) for _ in range(3))
+    print(f"   exporter (batches of {EXPORT_BATCH}):          {rate(SPANS, exp)}   target >= 100,000")
+    print(f"   baseline: raw insert of prebuilt columns: {rate(SPANS, raw)}   exporter/raw = {raw / exp:.2f}")
+    print(f"   span → columns mapping alone:             {rate(SPANS, mapping)}")
+    small = batches[0][:512]
+    started = time.perf_counter()
+    for _ in range(40):
+        exporter.export(small)
+    print(f"   exporter (batches of 512, SDK default):   {rate(40 * 512, time.perf_counter() - started)}")
+    exporter.shutdown()
+    sink.close()
+    return SPANS / exp
+
+
+def _time(fn) -> float:  # noqa: ANN001
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+# -- 2. receiver -----------------------------------------------------------------------------------------
+SENDER = """
+import sys, time, requests
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from bench.bench_spans import make_spans, REQUEST_SPANS
+url, count = sys.argv[1], int(sys.argv[2])
+spans = make_spans(count, seed=2)
+bodies = [encode_spans(spans[i:i + REQUEST_SPANS]).SerializeToString() for i in range(0, count, REQUEST_SPANS)]
+session = requests.Session()
+print("ready", flush=True)
+sys.stdin.readline()
+for body in bodies:
+    r = session.post(url, data=body, headers={"Content-Type": "application/x-protobuf"})
+    assert r.status_code == 200, r.status_code
+print("sent", flush=True)
+"""
+
+
+def bench_receiver(url: str) -> float:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from collectors.spans.server import SpanReceiver
+    from smarter_obs.sinks.clickhouse import ClickHouseSink
+    from smarter_obs.sinks.otel_traces import from_otlp
+
+    sink = ClickHouseSink(url, database="bench")
+    receiver = SpanReceiver(sink, port=0, batch_size=10_000, max_pending=1_000_000, flush_interval=0.2).start()
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, f"{receiver.url}/v1/traces", str(RECEIVER_SPANS)],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert sender.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    sender.stdin.write("go\n")
+    sender.stdin.flush()
+    assert sender.stdout.readline().strip() == "sent"
+    sent = time.perf_counter() - started
+    receiver.batcher.flush(120)
+    total = time.perf_counter() - started
+    sender.wait()
+    written = receiver.batcher.stats.written
+    receiver.stop()
+    # baseline: decode + map the same kind of request bodies in-process, no HTTP, no insert
+    spans = make_spans(20_000, seed=3)
+    bodies = [encode_spans(spans[i:i + REQUEST_SPANS]).SerializeToString()
+              for i in range(0, len(spans), REQUEST_SPANS)]
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    decode_map = _time(lambda: [from_otlp(ExportTraceServiceRequest.FromString(b)) for b in bodies])
+    print(f"   OTLP receiver ({REQUEST_SPANS}-span protobuf requests):  {rate(written, total)}   target >= 20,000"
+          f"   (accepted at {rate(written, sent).strip()})")
+    print(f"   baseline: decode + map only, no HTTP/insert: {rate(len(spans), decode_map)}")
+    return written / total
+
+
+# -- 3. dashboard query ----------------------------------------------------------------------------------
+GENERATE = """
+INSERT INTO bench_q.otel_traces (Timestamp, TraceId, SpanId, SpanName, SpanKind, ServiceName, ResourceAttributes,
+    ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode)
+SELECT
+    now64(9) - toIntervalNanosecond(intDiv(number * 86400000000000, {n:UInt64})) AS Timestamp,
+    lower(hex(cityHash64(number, 1))) || lower(hex(cityHash64(number, 2))),
+    lower(hex(cityHash64(number, 3))),
+    concat('tools/call tool_', toString(cityHash64(number, 4) % 20)),
+    'Server',
+    concat('mcp-', toString(cityHash64(number, 5) % 3)),
+    map('service.name', concat('mcp-', toString(cityHash64(number, 5) % 3)), 'deployment.environment.name', 'prod'),
+    'mcp-python-sdk', '2.3.0',
+    map('mcp.method.name', 'tools/call', 'gen_ai.tool.name', concat('tool_', toString(cityHash64(number, 4) % 20)),
+        'gen_ai.operation.name', 'execute_tool'),
+    1000000 + cityHash64(number, 6) % 200000000,
+    if(cityHash64(number, 7) % 100 < 5, 'Error', 'Ok')
+FROM numbers({n:UInt64})
+"""
+
+RAW_PANEL = """
+SELECT SpanAttributes['gen_ai.tool.name'] AS tool, count() AS calls,
+       countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR')) AS errors,
+       quantiles(0.5, 0.95, 0.99)(Duration) AS q
+FROM bench_q.otel_traces
+WHERE Timestamp >= now() - INTERVAL 24 HOUR AND SpanAttributes['mcp.method.name'] = 'tools/call'
+  AND SpanKind = 'Server'
+GROUP BY tool ORDER BY calls DESC
+"""
+
+AGG_PANEL = """
+SELECT ToolName AS tool, sum(Calls) AS calls, sum(Errors) AS errors,
+       quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles) AS q
+FROM bench_q.mcp_tool_calls_1m
+WHERE Minute >= now() - INTERVAL 24 HOUR AND SpanKind = 'Server'
+GROUP BY tool ORDER BY calls DESC
+"""
+
+
+def bench_query(url: str) -> float:
+    from smarter_obs.db.clickhouse import migrate
+    from smarter_obs.sinks.clickhouse import connect
+
+    migrate(url, database="bench_q", ttl_days=0)
+    client = connect(url)
+    started = time.perf_counter()
+    client.command(GENERATE, parameters={"n": QUERY_SPANS},
+                   settings={"max_insert_block_size": 1_000_000, "min_insert_block_size_rows": 1_000_000})
+    generated = time.perf_counter() - started
+    client.command("OPTIMIZE TABLE bench_q.mcp_tool_calls_1m FINAL")
+    rows = client.command("SELECT count() FROM bench_q.otel_traces")
+    agg_rows = client.command("SELECT count() FROM bench_q.mcp_tool_calls_1m")
+
+    def median_ms(sql: str, runs: int) -> tuple[float, list]:
+        times, result = [], None
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = client.query(sql).result_rows
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times), result
+
+    raw_ms, raw_result = median_ms(RAW_PANEL, 5)
+    agg_ms, agg_result = median_ms(AGG_PANEL, 9)
+    same_counts = [(r[0], r[1], r[2]) for r in raw_result] == [(r[0], r[1], r[2]) for r in agg_result]
+    print(f"   per-tool latency panel over {rows:,} spans (generated in {generated:.1f}s; "
+          f"{agg_rows:,} pre-aggregated rows):")
+    print(f"   raw otel_traces:        median {raw_ms:8.1f} ms")
+    print(f"   mcp_tool_calls_1m:      median {agg_ms:8.1f} ms   target < 100 ms   "
+          f"speed-up {raw_ms / agg_ms:.0f}x   counts agree: {same_counts}")
+    client.close()
+    return agg_ms
+
+
+def child() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    from smarter_obs.db.clickhouse import migrate
+
+    with tempfile.TemporaryDirectory(prefix="bench-spans-") as tmp:
+        url = f"chdb://{tmp}/ch"
+        migrate(url, database="bench")
+        print(f"   ({os.cpu_count()} CPUs; {SPANS:,} exporter spans, {RECEIVER_SPANS:,} receiver spans, "
+              f"{QUERY_SPANS:,} query spans)", flush=True)
+        bench_exporter(url)
+        sys.stdout.flush()
+        bench_receiver(url)
+        sys.stdout.flush()
+        bench_query(url)
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        child()
+    else:
+        main()
