@@ -17,7 +17,7 @@ EXECUTIONS = int(os.environ.get("BENCH_N8N_EXECUTIONS", "100000"))
 TARGET_SECONDS = 10.0
 
 
-def _serve(conn, executions: int) -> None:  # noqa: ANN001 - a multiprocessing Connection
+def _serve(conn, executions: int) -> None:
     from tests.collectors.n8n.fake_n8n import FakeN8n
 
     fake = FakeN8n.generate(seed=1, executions=executions, hole_rate=0.0, validate=False, unfinished=False)
@@ -64,10 +64,11 @@ def main() -> None:
             with connect(dsn) as conn:
                 conn.execute("CREATE TABLE copy_baseline (LIKE n8n_executions INCLUDING DEFAULTS)")
                 started = time.perf_counter()
-                with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(f"COPY copy_baseline ({', '.join(r.EXECUTION_COLUMNS)}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                columns = ", ".join(r.EXECUTION_COLUMNS)
+                with conn.transaction(), conn.cursor() as cur, cur.copy(
+                        f"COPY copy_baseline ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
                 copy_s = time.perf_counter() - started
 
             # the collector: full backfill, then a rerun with nothing new

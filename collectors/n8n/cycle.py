@@ -102,7 +102,7 @@ class N8nCollector:
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
-    def _connection(self):  # noqa: ANN202 - psycopg.Connection
+    def _connection(self):
         from smarter_obs.sinks.postgres import connect
 
         if self._conn is None or self._conn.closed:
@@ -115,7 +115,7 @@ class N8nCollector:
             self._conn = None
         self.client.close()
 
-    def _load_state(self, conn) -> State:  # noqa: ANN001
+    def _load_state(self, conn) -> State:
         from smarter_obs.sinks.postgres import sink_errors
 
         with sink_errors("read collector_state", table="collector_state"):
@@ -127,7 +127,7 @@ class N8nCollector:
         return State(int(watermark or 0), data.get("walk"), dict(data.get("gaps") or {}),
                      list(data.get("recheck") or []))
 
-    def _save_state(self, conn, state: State) -> None:  # noqa: ANN001 - call inside the rows' transaction
+    def _save_state(self, conn, state: State) -> None:
         from psycopg.types.json import Jsonb
 
         conn.execute(
@@ -136,7 +136,7 @@ class N8nCollector:
             " SET watermark = EXCLUDED.watermark, state = EXCLUDED.state, updated_at = now()",
             (COLLECTOR, self.instance, state.watermark, Jsonb(state.to_json())))
 
-    def _commit(self, conn, rows: Sequence[tuple], state: State, *, delete: Sequence[str] = ()) -> int:  # noqa: ANN001
+    def _commit(self, conn, rows: Sequence[tuple], state: State, *, delete: Sequence[str] = ()) -> int:
         """Write ``rows`` (and deletions) and ``state`` in one transaction; return rows changed."""
         from smarter_obs.sinks.postgres import sink_errors, upsert
 
@@ -192,7 +192,7 @@ class N8nCollector:
             self._reread(conn, state, types, stats)
         return stats
 
-    def _sync_workflows(self, conn, stats: CycleStats) -> dict[str, Sequence[str]]:  # noqa: ANN001
+    def _sync_workflows(self, conn, stats: CycleStats) -> dict[str, Sequence[str]]:
         from smarter_obs.sinks.postgres import sink_errors, upsert
 
         wf_rows = []
@@ -209,7 +209,7 @@ class N8nCollector:
         types.update({row[1]: row[6] for row in wf_rows})
         return types
 
-    def _walk(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *,  # noqa: ANN001
+    def _walk(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *,
               resume: bool) -> None:
         """Walk executions newest first down to the watermark (see module doc).
 
@@ -313,7 +313,7 @@ class N8nCollector:
             log.warning("n8n %s: more than %d missing execution ids; forgetting the oldest", self.instance, MAX_GAPS)
             state.gaps = {k: state.gaps[k] for k in keep}
 
-    def _probe_gaps(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:  # noqa: ANN001
+    def _probe_gaps(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
         if not state.gaps:
             return
         new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
@@ -334,7 +334,7 @@ class N8nCollector:
             stats.changed += self._commit(conn, batch, new_state)
             state.__dict__.update(new_state.__dict__)
 
-    def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:  # noqa: ANN001
+    def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
         """Re-read unfinished executions, then originals of successful retries (repeats while new ones appear)."""
         from smarter_obs.sinks.postgres import sink_errors
 
@@ -409,7 +409,7 @@ class _Prefetcher:
             except queue.Full:
                 continue
 
-    def next(self, timeout: float | None):  # noqa: ANN201 - Page | None
+    def next(self, timeout: float | None):
         """The next page (None when stopped); raises queue.Empty after ``timeout`` or the fetch's error."""
         while True:
             try:
@@ -429,7 +429,7 @@ class _Prefetcher:
         self._thread.join(timeout=1.0)
 
 
-def _reaches(page, watermark: int) -> bool:  # noqa: ANN001
+def _reaches(page, watermark: int) -> bool:
     """True when the page's oldest item is at or below the watermark (the walk ends in this page)."""
     if not page.items:
         return False

@@ -74,8 +74,7 @@ class N8nClient:
             raise ConfigError(f"--url {url!r} is not an n8n base URL; use e.g. https://n8n.example.com",
                               setting="SMARTER_OBS_N8N_URL")
         base = url.rstrip("/")
-        if base.endswith(API_PREFIX):
-            base = base[: -len(API_PREFIX)]
+        base = base.removesuffix(API_PREFIX)
         self.base_url = base
         self.key_name = key_name
         self.retries = retries
@@ -89,7 +88,7 @@ class N8nClient:
 
     # -- HTTP -------------------------------------------------------------------------------------------
 
-    def _http(self):  # noqa: ANN202 - requests.Session, imported lazily
+    def _http(self):
         if self._session is None:
             import requests
 

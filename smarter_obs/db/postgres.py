@@ -21,7 +21,7 @@ _LOCK_KEY = 0x736D6F62  # "smob"
 
 
 class _PostgresBackend:
-    def __init__(self, conn) -> None:  # noqa: ANN001 - psycopg.Connection, imported lazily
+    def __init__(self, conn) -> None:
         self.conn = conn
 
     def ensure_migrations_table(self) -> None:

@@ -49,7 +49,7 @@ def redact_dsn(dsn: str) -> str:
 
     try:
         params = conninfo_to_dict(dsn)
-    except Exception:  # unparseable: say nothing about it rather than leak it
+    except Exception:  # noqa: BLE001 - unparseable: say nothing about it rather than leak it
         return "<unparseable DSN>"
     if params.get("password"):
         params["password"] = "***"
@@ -64,7 +64,7 @@ def _scrub(text: str, dsn: str | None) -> str:
 
     try:
         password = conninfo_to_dict(dsn).get("password")
-    except Exception:
+    except Exception:  # noqa: BLE001 - nothing to scrub if it does not parse
         return text
     return text.replace(str(password), "***") if password else text
 

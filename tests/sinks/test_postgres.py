@@ -23,11 +23,11 @@ def conn(postgres_dsn: str):
         yield c
 
 
-def _rows(conn) -> dict:  # noqa: ANN001
+def _rows(conn) -> dict:
     return {k: (name, n) for k, name, n in conn.execute("SELECT k, name, n FROM items")}
 
 
-def test_no_server_side_prepared_statements_for_transaction_poolers(conn) -> None:  # noqa: ANN001
+def test_no_server_side_prepared_statements_for_transaction_poolers(conn) -> None:
     assert conn.prepare_threshold is None
     for _ in range(10):
         conn.execute("SELECT count(*) FROM items WHERE k = %s", ("x",))
@@ -36,7 +36,7 @@ def test_no_server_side_prepared_statements_for_transaction_poolers(conn) -> Non
     assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
 
 
-def test_upsert_changes_a_row_only_when_it_changed(conn) -> None:  # noqa: ANN001
+def test_upsert_changes_a_row_only_when_it_changed(conn) -> None:
     rows = [("a", "alpha", 1), ("b", "beta", 2), ("c", None, 3)]
     assert upsert(conn, "items", COLUMNS, rows, key=("k",), touch="touched") == 3
     touched = dict(conn.execute("SELECT k, touched FROM items"))
@@ -49,13 +49,13 @@ def test_upsert_changes_a_row_only_when_it_changed(conn) -> None:  # noqa: ANN00
     assert _rows(conn) == {"a": ("alpha", 1), "b": ("beta", 2), "c": (None, 4)}
 
 
-def test_duplicate_keys_in_one_batch_keep_the_last(conn) -> None:  # noqa: ANN001
+def test_duplicate_keys_in_one_batch_keep_the_last(conn) -> None:
     assert upsert(conn, "items", COLUMNS, [("a", "old", 1), ("a", "new", 2)], key=("k",)) == 1
     assert _rows(conn) == {"a": ("new", 2)}
     assert upsert(conn, "items", COLUMNS, [], key=("k",)) == 0
 
 
-def test_upsert_is_atomic_with_the_surrounding_transaction(conn) -> None:  # noqa: ANN001
+def test_upsert_is_atomic_with_the_surrounding_transaction(conn) -> None:
     with pytest.raises(RuntimeError), conn.transaction():
         upsert(conn, "items", COLUMNS, [("a", "x", 1)], key=("k",))
         upsert(conn, "items", COLUMNS, [("b", "y", 2)], key=("k",))  # same table twice in one transaction
@@ -63,7 +63,7 @@ def test_upsert_is_atomic_with_the_surrounding_transaction(conn) -> None:  # noq
     assert _rows(conn) == {}
 
 
-def test_driver_errors_become_sink_errors(conn) -> None:  # noqa: ANN001
+def test_driver_errors_become_sink_errors(conn) -> None:
     with pytest.raises(SinkError, match=r"upsert into items: .*UndefinedColumn") as info:
         upsert(conn, "items", ("k", "nope"), [("a", 1)], key=("k",))
     assert not isinstance(info.value, SinkUnavailableError)

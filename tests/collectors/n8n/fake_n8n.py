@@ -18,8 +18,8 @@ State is generated from a seed; tests change it through methods (``add``, ``fini
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import json
 import random
 import string
@@ -27,14 +27,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.collectors.n8n import n8n_spec
 
-BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 TERMINAL = ("success", "error", "crashed", "canceled")
 
 # (designed trigger source, [(node type, disabled)]) — the expected classification is written by hand here,
@@ -294,7 +294,7 @@ class FakeN8n:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeN8n:
+    def __enter__(self) -> FakeN8n:  # noqa: PYI034 - a dataclass; Self needs 3.11 typing everywhere
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -406,10 +406,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
     def _handle(self, method: str) -> None:

@@ -60,3 +60,19 @@ def test_rejected_key_stops_the_collector_with_a_clear_message(fake: FakeN8n, pg
     assert "error: n8n at" in err and "401" in err and "set N8N_API_KEY" in err
     assert "n8n_api_revoked_key" not in err
     assert len([r for r in fake.requests if r.startswith("/api/v1/workflows")]) == 1
+
+
+def test_without_a_dsn_it_writes_to_the_embedded_postgres(fake: FakeN8n, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from smarter_obs.sinks.postgres import embedded_dsn
+
+    monkeypatch.setenv("N8N_API_KEY", fake.api_key)
+    monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SMARTER_OBS_POSTGRES_DSN", raising=False)
+
+    assert main(["collect", "n8n", "--url", fake.url, "--once", "--instance", "embedded"]) == 0
+
+    assert "embedded PostgreSQL" in capsys.readouterr().err
+    assert (tmp_path / "home" / "postgres" / "pgdata").exists()
+    assert stored(embedded_dsn(), "embedded") == fake.expected_rows("embedded")

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from smarter_obs.errors import SourceAuthError, SourceDataError, SourceUnavailableError
-from tests.collectors.n8n.fake_n8n import Fault, FakeN8n
+from tests.collectors.n8n.fake_n8n import FakeN8n, Fault
 from tests.collectors.n8n.helpers import INSTANCE, collector, count, list_requests, stored
 
 
@@ -207,3 +207,18 @@ def test_fake_rejects_responses_that_drift_from_n8n_schemas(fake: FakeN8n) -> No
     assert response.status_code == 500
     assert any("owner" in e for e in fake.validation_errors)
     fake.validation_errors.clear()
+
+
+def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_cursor(fake: FakeN8n, pg: str) -> None:
+    c = collector(fake, pg, page_size=20)
+    fake.faults.append(Fault("malformed", after=2))
+    with pytest.raises(SourceDataError):
+        c.cycle()
+    assert c.state.walk is not None
+    fake.faults.append(Fault("status", code=400, query_has="cursor="))  # e.g. a version with another format
+
+    c.cycle()
+
+    assert fake.faults[-1].applied == 1
+    assert c.state.walk is None
+    assert stored(pg) == fake.expected_rows(INSTANCE)

@@ -76,7 +76,7 @@ def test_sigkill_mid_backfill_then_restart_ends_equal_to_source(pg: str) -> None
 
         fake.requests.clear()
         last = _start(fake, pg)
-        out, err = last.communicate(timeout=120)
+        _, err = last.communicate(timeout=120)
         assert last.returncode == 0, err
         total_pages = len(list_requests(fake))
 
