@@ -53,6 +53,8 @@ def _load_librdkafka() -> ctypes.CDLL:
     lib.rd_kafka_mock_topic_delete.restype = ci
     lib.rd_kafka_mock_partition_delete_records.argtypes = [vp, cp, ci32, ctypes.c_int64]
     lib.rd_kafka_mock_partition_delete_records.restype = ci
+    lib.rd_kafka_mock_group_initial_rebalance_delay_ms.argtypes = [vp, ci32]
+    lib.rd_kafka_mock_group_initial_rebalance_delay_ms.restype = None
     lib.rd_kafka_err2str.argtypes = [ci]
     lib.rd_kafka_err2str.restype = cp
     return lib
@@ -90,6 +92,8 @@ class MockCluster:
             raise RuntimeError("rd_kafka_mock_cluster_new failed")
         self.bootstrap: str = lib.rd_kafka_mock_cluster_bootstraps(self._mc).decode()
         self._check(lib.rd_kafka_mock_set_controller_id(self._mc, 1), "set_controller_id")
+        # Consumer groups join at once instead of after the broker's default 3 s initial rebalance delay.
+        lib.rd_kafka_mock_group_initial_rebalance_delay_ms(self._mc, 0)
 
     def _check(self, err: int, what: str) -> None:
         if err:

@@ -283,3 +283,33 @@ def test_state_of_deleted_topics_is_forgotten(mock_cluster, kafka, clickhouse, c
     assert collector.cycle().ok
     assert set(collector.tables) == {("n8n.events", 0), ("n8n.events", 1)}
     assert set(collector.windows) == {("g", "n8n.events", 0), ("g", "n8n.events", 1)}
+
+
+def test_a_subscribed_consumer_group_that_consumed_part_of_a_topic(
+        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    from confluent_kafka import Consumer
+
+    mock_cluster.create_topic("chatwoot.events", 2, 1)
+    kafka.produce("chatwoot.events", {0: 12, 1: 8})
+    consumer = Consumer({"bootstrap.servers": mock_cluster.bootstrap, "group.id": "chatwoot-indexer",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 2})
+    try:
+        consumer.subscribe(["chatwoot.events"])
+        consumed = 0
+        for _ in range(200):
+            msg = consumer.poll(0.1)
+            if msg is not None and msg.error() is None:
+                consumed += 1
+                if consumed == 15:
+                    break
+        assert consumed == 15
+        consumer.commit(asynchronous=False)  # commits the position of every assigned partition
+        positions = {tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}
+    finally:
+        consumer.close()
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["chatwoot-indexer"])
+    assert collector.cycle().ok
+    got = lag_rows(clickhouse, "chatwoot-indexer")
+    assert sum(positions.values()) == 15
+    assert {k[1]: v[0] for k, v in got.items()} == positions
+    assert sum(v[3] for v in got.values()) == 20 - 15
