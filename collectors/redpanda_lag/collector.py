@@ -119,6 +119,7 @@ class LagCollector:
         self._sink_failing = False
         self._failing_groups: set[str] = set()
         self._warned_no_listing = False
+        self._warned_no_topics = False
         #: True when the caller reports a failed cycle itself (``--once``): failures are logged at DEBUG.
         self.quiet_failures = False
 
@@ -236,6 +237,10 @@ class LagCollector:
         """Read the cluster and build the cycle's rows (no writes). Raises SourceError when unreachable."""
         source = self.source
         metas = source.partitions(self.config.topics)
+        if not metas and not self._warned_no_topics:
+            log.warning("no topic at %s matches the topic selection (--topic %s)", self.config.bootstrap,
+                        " ".join(p.pattern for p in self.config.topics.patterns) or "default: not starting with _")
+            self._warned_no_topics = True
         watermarks, wm_errors = source.watermarks([(m.topic, m.partition) for m in metas])
         if metas and not watermarks:
             sample = next(iter(wm_errors.values()), "no answer")

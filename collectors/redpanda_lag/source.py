@@ -239,6 +239,8 @@ class KafkaSource:
 
         if not groups:
             return {}
+        if not partitions:  # nothing to ask about (an empty request would mean "all" or fail, per broker)
+            return {group: {} for group in groups}
         tps = [TopicPartition(t, p) for t, p in partitions]
         futures: dict[str, concurrent.futures.Future] = {}
         out: dict[str, dict[TopicPartitionKey, int | None] | SourceError] = {}

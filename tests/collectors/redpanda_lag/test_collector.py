@@ -313,3 +313,15 @@ def test_a_subscribed_consumer_group_that_consumed_part_of_a_topic(
     assert sum(positions.values()) == 15
     assert {k[1]: v[0] for k, v in got.items()} == positions
     assert sum(v[3] for v in got.values()) == 20 - 15
+
+
+def test_no_matching_topic_still_reports_the_named_groups(mock_cluster, kafka, clickhouse, chdb_url, clock,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    mock_cluster.create_topic("n8n.events", 1, 1)
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"],
+                               topics=[r"shopify\..*"])
+    caplog.set_level(logging.WARNING, logger="collectors.redpanda_lag")
+    assert collector.cycle().ok
+    assert "no topic" in caplog.text and r"shopify\..*" in caplog.text
+    assert rows(clickhouse, "SELECT consumer_group, status, partitions, error FROM kafka_consumer_groups") == [
+        ("g", st.NOTFOUND, 0, "")]
