@@ -10,7 +10,7 @@ import click
 
 from smarter_obs import settings
 from smarter_obs.cli._options import DURATION, postgres_option
-from smarter_obs.errors import ConfigError, SourceAuthError
+from smarter_obs.errors import ConfigError, SmarterObsError, SourceAuthError
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,12 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
         except SourceAuthError as exc:  # retrying cannot fix a bad key: stop, whatever the mode
             auth_error.append(exc)
             stop.set()
+            return CycleOutcome(ok=False, message=str(exc))
+        except SmarterObsError as exc:
+            if once:
+                raise
+            # n8n or the database is down, or a page is malformed: one line, and the next cycle tries again
+            click.echo(f"n8n {name}: cycle failed, retrying in {interval:g}s: {exc}", err=True)
             return CycleOutcome(ok=False, message=str(exc))
         click.echo(outcome.message, err=True)
         return outcome

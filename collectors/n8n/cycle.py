@@ -41,6 +41,7 @@ GAP_WINDOW = 10_000  # only ids this close below a walk's top are tracked as gap
 MAX_GAPS = 10_000
 MAX_PROBES = 500  # GET /executions/{id} for gaps per cycle; the rest wait for the next cycle
 GAP_GRACE = 30.0  # seconds a gap may 404 before it is dropped: its row may not be committed in n8n yet
+WAITING_LIST_MIN = 50  # from this many stored waiting executions, refresh them with one filtered list
 COMMIT_ROWS = 2000  # rows per transaction while walking (fewer commits; a crash loses at most this much work)
 COMMIT_AFTER = 1.0  # seconds: commit validated rows when the next page is this late
 
@@ -334,19 +335,39 @@ class N8nCollector:
             stats.changed += self._commit(conn, batch, new_state)
             state.__dict__.update(new_state.__dict__)
 
+    def _still_waiting(self, unfinished: dict[str, str], types: Mapping[str, Sequence[str]]) -> list[tuple]:
+        """Rows of stored ``waiting`` executions that n8n still lists as waiting (one list, not a GET each).
+
+        Only worth it with many waiting executions (Wait nodes can park thousands for days).
+        """
+        waiting = {eid for eid, status in unfinished.items() if status == "waiting"}
+        if len(waiting) < WAITING_LIST_MIN:
+            return []
+        rows = []
+        for page in self.client.executions(status="waiting", limit=self.page_size):
+            for index, item in enumerate(page.items):
+                # n8n ignores some status filters: check the status here too
+                if item.get("status") == "waiting" and item.get("id") in waiting:
+                    rows.append(r.execution_row(item, instance=self.instance, workflow_types=types,
+                                                where=f"{page.label} data[{index}]"))
+        return rows
+
     def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
         """Re-read unfinished executions, then originals of successful retries (repeats while new ones appear)."""
         from smarter_obs.sinks.postgres import sink_errors
 
         with sink_errors("read unfinished n8n executions", table=r.EXECUTION_TABLE):
-            unfinished = [row[0] for row in conn.execute(
-                "SELECT id FROM n8n_executions WHERE instance = %s AND status = ANY(%s)",
-                (self.instance, list(r.UNFINISHED_STATUSES))).fetchall()]
-        pending = sorted(set(unfinished), key=int)
+            unfinished = dict(conn.execute(
+                "SELECT id, status FROM n8n_executions WHERE instance = %s AND status = ANY(%s)",
+                (self.instance, list(r.UNFINISHED_STATUSES))).fetchall())
+        still_waiting = self._still_waiting(unfinished, types) if unfinished else []
+        for row in still_waiting:  # listed as waiting again: no GET needed
+            unfinished.pop(row[1], None)
+        pending = sorted(unfinished, key=int)
         seen: set[str] = set()
         while not self.stop.is_set():
             ids = [i for i in dict.fromkeys(pending + state.recheck) if i not in seen]
-            if not ids:
+            if not ids and not still_waiting:
                 return
             pending = []
             batch, gone = [], []
@@ -361,6 +382,7 @@ class N8nCollector:
                     continue
                 batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
                                              where=f"GET /api/v1/executions/{eid}"))
+            batch, still_waiting = still_waiting + batch, []
             new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
             self._queue_retried(batch, new_state)
             queued_now = {r.row_retry_of(row) for row in batch}

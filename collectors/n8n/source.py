@@ -167,13 +167,27 @@ class N8nClient:
 
     # -- API ----------------------------------------------------------------------------------------------
 
-    def executions_page(self, cursor: str | None, limit: int, page_no: int) -> Page:
-        """One page of ``GET /executions`` (newest first)."""
+    def executions_page(self, cursor: str | None, limit: int, page_no: int, *, status: str | None = None) -> Page:
+        """One page of ``GET /executions`` (newest first), optionally filtered by ``status``."""
         params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
         if cursor:
             params["cursor"] = cursor
-        label = f"GET {API_PREFIX}/executions page {page_no}" + (f" (cursor {cursor})" if cursor else "")
+        label = (f"GET {API_PREFIX}/executions" + (f"?status={status}" if status else "") + f" page {page_no}"
+                 + (f" (cursor {cursor})" if cursor else ""))
         return _page(self._get("/executions", params, label), label)
+
+    def executions(self, *, status: str | None = None, limit: int = MAX_PAGE_SIZE) -> Iterator[Page]:
+        """Every page of ``GET /executions`` (with a ``status`` filter, e.g. the waiting ones)."""
+        cursor, page_no = None, 0
+        while True:
+            page_no += 1
+            page = self.executions_page(cursor, limit, page_no, status=status)
+            yield page
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
 
     def execution(self, execution_id: str) -> dict[str, Any] | None:
         """``GET /executions/{id}``; None when n8n no longer has it (404)."""

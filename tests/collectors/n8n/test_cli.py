@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
 
 from smarter_obs.cli import main
-from tests.collectors.n8n.fake_n8n import FakeN8n
+from tests.collectors.n8n.fake_n8n import Fault, FakeN8n
 from tests.collectors.n8n.helpers import count, stored
 
 
@@ -76,3 +79,23 @@ def test_without_a_dsn_it_writes_to_the_embedded_postgres(fake: FakeN8n, tmp_pat
     assert "embedded PostgreSQL" in capsys.readouterr().err
     assert (tmp_path / "home" / "postgres" / "pgdata").exists()
     assert stored(embedded_dsn(), "embedded") == fake.expected_rows("embedded")
+
+
+def test_long_running_collector_survives_a_failing_cycle(fake: FakeN8n, pg: str, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("N8N_API_KEY", fake.api_key)
+    fake.faults.append(Fault("malformed"))  # the first cycle fails on page 1
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stopper = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM))
+    stopper.start()
+    try:
+        code = main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--interval", "200ms"])
+    finally:
+        stopper.cancel()
+        for sig, handler in saved.items():  # the collector installed its own handlers
+            signal.signal(sig, handler)
+
+    err = capsys.readouterr().err
+    assert code == 0  # SIGTERM: finished the cycle and stopped cleanly
+    assert "cycle failed, retrying" in err and "not valid JSON" in err
+    assert stored(pg, fake.url.removeprefix("http://")) == fake.expected_rows(fake.url.removeprefix("http://"))

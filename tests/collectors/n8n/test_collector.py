@@ -222,3 +222,23 @@ def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_curs
     assert fake.faults[-1].applied == 1
     assert c.state.walk is None
     assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_many_waiting_executions_are_refreshed_with_one_filtered_list(fake: FakeN8n, pg: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from collectors.n8n import cycle
+
+    monkeypatch.setattr(cycle, "WAITING_LIST_MIN", 1)
+    c = collector(fake, pg)
+    c.cycle()
+    waiting = fake.ids_with_status("waiting")
+    fake.finish(waiting[0])
+    fake.requests.clear()
+
+    c.cycle()
+
+    singles = [r for r in fake.requests if r.startswith("/api/v1/executions/")]
+    assert any("status=waiting" in r for r in fake.requests)
+    assert f"/api/v1/executions/{waiting[0]}" in singles  # left the waiting list: read by id
+    assert not {f"/api/v1/executions/{i}" for i in waiting[1:]} & set(singles)  # still waiting: no GET each
+    assert stored(pg) == fake.expected_rows(INSTANCE)
