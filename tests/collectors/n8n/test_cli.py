@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smarter_obs.cli import main
-from tests.collectors.n8n.fake_n8n import Fault, FakeN8n
+from tests.collectors.n8n.fake_n8n import FakeN8n, Fault
 from tests.collectors.n8n.helpers import count, stored
 
 
