@@ -120,6 +120,7 @@ class LagCollector:
         self._failing_groups: set[str] = set()
         self._warned_no_listing = False
         self._warned_no_topics = False
+        self._partitions_failing = False
         #: True when the caller reports a failed cycle itself (``--once``): failures are logged at DEBUG.
         self.quiet_failures = False
 
@@ -248,9 +249,12 @@ class LagCollector:
                               f"read ({sample})", source="kafka")
         result = CycleResult()
         result.partitions_failed = len(wm_errors)
-        if wm_errors:
-            log.warning("%d partitions without offsets this cycle, e.g. %s: %s", len(wm_errors),
-                        *next(iter(wm_errors.items())))
+        if wm_errors and not self._partitions_failing:
+            log.warning("%d partitions without offsets this cycle (left out, counted in partitions_failed), "
+                        "e.g. %s: %s", len(wm_errors), *next(iter(wm_errors.items())))
+        elif not wm_errors and self._partitions_failing:
+            log.warning("offsets of every partition readable again")
+        self._partitions_failing = bool(wm_errors)
         self._partition_rows(result, metas, watermarks, now, ts)
 
         discovered = source.list_groups()

@@ -325,3 +325,20 @@ def test_no_matching_topic_still_reports_the_named_groups(mock_cluster, kafka, c
     assert "no topic" in caplog.text and r"shopify\..*" in caplog.text
     assert rows(clickhouse, "SELECT consumer_group, status, partitions, error FROM kafka_consumer_groups") == [
         ("g", st.NOTFOUND, 0, "")]
+
+
+def test_partitions_led_by_a_down_broker_are_left_out_and_counted(
+        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster.create_topic("whatsapp.messages", 2, 1)
+    mock_cluster.set_leader("whatsapp.messages", 0, 1)
+    mock_cluster.set_leader("whatsapp.messages", 1, 3)
+    kafka.produce("whatsapp.messages", {0: 5, 1: 6})
+    kafka.commit("wa-bot", {("whatsapp.messages", 0): 1, ("whatsapp.messages", 1): 2})
+    mock_cluster.set_coordinator("wa-bot", 2)
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["wa-bot"], timeout=1.5)
+    mock_cluster.broker_down(3)
+    outcome = collector.cycle()
+    assert outcome.ok, outcome.message
+    assert rows(clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets") == [(0, 5)]
+    assert {k: v[3] for k, v in lag_rows(clickhouse, "wa-bot").items()} == {("whatsapp.messages", 0): 4}
+    assert rows(clickhouse, "SELECT partitions, partitions_failed FROM kafka_collector_cycles") == [(1, 1)]
