@@ -12,9 +12,12 @@ from pathlib import Path
 
 from smarter_obs.db._runner import Migration, MigrationReport, discover, run
 
-__all__ = ["MIGRATIONS_DIR", "MIGRATIONS_TABLE", "migrate"]
+__all__ = ["MIGRATIONS_DIR", "MIGRATIONS_TABLE", "migrate", "migrations_dir"]
 
+#: The canonical migration tree in the source checkout (not duplicated as package data).
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "provisioning" / "postgres"
+#: Overrides MIGRATIONS_DIR, e.g. for a non-editable install.
+MIGRATIONS_ENV = "SMARTER_OBS_POSTGRES_MIGRATIONS"
 MIGRATIONS_TABLE = "smarter_obs_migrations"
 # Arbitrary constant: the advisory-lock key that serialises smarter-obs migrations on one database.
 _LOCK_KEY = 0x736D6F62  # "smob"
@@ -58,6 +61,18 @@ class _PostgresBackend:
             )
 
 
+def migrations_dir() -> Path:
+    """``$SMARTER_OBS_POSTGRES_MIGRATIONS`` or ``provisioning/postgres`` of the source tree."""
+    from smarter_obs import settings
+    from smarter_obs.errors import ConfigError
+
+    directory = Path(settings.env(MIGRATIONS_ENV) or MIGRATIONS_DIR)
+    if not directory.is_dir():
+        raise ConfigError(f"PostgreSQL migrations not found in {directory}: set {MIGRATIONS_ENV} to the "
+                          "provisioning/postgres directory of a smarter-obs checkout", setting=MIGRATIONS_ENV)
+    return directory
+
+
 def migrate(dsn: str | None = None, *, progress: Callable[[str], None] | None = None) -> MigrationReport:
     """Create/upgrade the PostgreSQL tables (n8n_workflows, n8n_executions, collector_state, …).
 
@@ -65,6 +80,6 @@ def migrate(dsn: str | None = None, *, progress: Callable[[str], None] | None = 
     """
     from smarter_obs.sinks.postgres import connect
 
-    migrations = discover(MIGRATIONS_DIR)
+    migrations = discover(migrations_dir())
     with connect(dsn) as conn:
         return run(_PostgresBackend(conn), migrations, progress)
