@@ -69,19 +69,22 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
                    env=env, capture_output=True, timeout=60)
     proc = subprocess.Popen(
         [sys.executable, "-m", "smarter_obs", "collect", "redpanda", "--bootstrap", mock_cluster.bootstrap,
-         "--clickhouse", url, "--interval", "1s", "--group", "g"],
+         "--clickhouse", url, "--interval", "0s", "--group", "g"],  # back-to-back cycles
         env=env, stderr=subprocess.PIPE, text=True)
     try:
         seen = []
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()  # type: ignore[union-attr]
-            seen.append(line)
-            if "cycle done" in line:
-                break
+        while time.monotonic() < deadline and not any("cycle done" in line for line in seen):
+            seen.append(proc.stderr.readline())  # type: ignore[union-attr]
         assert any("cycle done" in line for line in seen), "".join(seen)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        for broker in mock_cluster.broker_ids:
+            mock_cluster.set_rtt(broker, 300)  # every cycle now takes over a second
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # lands inside a cycle: there is no wait between cycles
+        _, rest = proc.communicate(timeout=20)
+        assert proc.returncode == 0, rest
+        after = rest[rest.index("received SIGTERM"):]
+        assert "cycle done" in after  # the interrupted cycle was finished and stored before exiting
     finally:
         if proc.poll() is None:
             proc.kill()
