@@ -13,6 +13,7 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 GROUPS = 50
 TOPICS = {"shopify.orders": 250, "shopify.inventory": 150, "whatsapp.messages": 200, "whatsapp.status": 100,
@@ -62,7 +63,7 @@ def _raw_admin_calls(bootstrap: str, groups: list[str]) -> float:
 
 
 def main() -> None:
-    sys.path.insert(0, ".")  # the mock-cluster harness lives with the tests
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the mock-cluster harness lives with the tests
     from collectors.redpanda_lag.collector import LagCollector
     from collectors.redpanda_lag.config import GroupSelector, LagConfig
     from smarter_obs.db.clickhouse import migrate
