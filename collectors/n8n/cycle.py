@@ -214,9 +214,10 @@ class N8nCollector:
               resume: bool) -> None:
         """Walk executions newest first down to the watermark (see module doc).
 
-        Pages are fetched one step ahead by a thread while this one validates and writes. Validated rows are
-        committed with ``walk = {high, low}`` every ``COMMIT_ROWS`` rows, when the source stalls for
-        ``COMMIT_AFTER`` seconds, before an error is raised, and at the end (which moves the watermark).
+        Three stages overlap: a thread fetches pages ahead, this thread validates them, a writer thread
+        commits batches in order. Validated rows are committed with ``walk = {high, low}`` every
+        ``COMMIT_ROWS`` rows, when the source stalls for ``COMMIT_AFTER`` seconds, before an error is
+        raised, and at the end (which moves the watermark).
         """
         watermark = state.watermark
         if resume:
@@ -241,10 +242,11 @@ class N8nCollector:
             self._add_gaps(new_state, pending_gaps)
             # originals above the watermark are listed later in this walk, with their retrySuccessId
             self._queue_retried([row for row in pending if int(r.row_retry_of(row) or 0) <= watermark], new_state)
-            stats.changed += self._commit(conn, pending, new_state)
-            state.__dict__.update(new_state.__dict__)
+            writer.submit(pending, new_state)
+            state.__dict__.update(new_state.__dict__)  # what will be committed once the writer gets to it
             pending, pending_gaps = [], []
 
+        writer = _Writer(lambda rows, new_state: self._commit(conn, rows, new_state))
         pages = _Prefetcher(self.client, cursor, self.page_size, watermark, self.stop)
         try:
             while True:
@@ -302,6 +304,10 @@ class N8nCollector:
             raise
         finally:
             pages.close()
+            try:
+                writer.close()  # waits for the queued commits; raises the writer's error
+            finally:
+                stats.changed += writer.changed
 
     def _add_gaps(self, state: State, gaps: Sequence[int]) -> None:
         if not gaps:
@@ -457,3 +463,37 @@ def _reaches(page, watermark: int) -> bool:
         return False
     oldest = page.items[-1].get("id")
     return isinstance(oldest, str) and oldest.isdigit() and int(oldest) <= watermark
+
+
+class _Writer:
+    """Commits the walk's batches on a thread, in order, so the database works while pages are validated."""
+
+    def __init__(self, commit: Callable[[list[tuple], State], int]) -> None:
+        self._commit = commit
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self.changed = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="n8n-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.error is None:  # after a failure, later batches are dropped: their state would lie
+                try:
+                    self.changed += self._commit(*item)
+                except BaseException as exc:  # noqa: BLE001 - raised in the walking thread
+                    self.error = exc
+
+    def submit(self, rows: list[tuple], state: State) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put((rows, state))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
