@@ -6,17 +6,17 @@ state consistent. Per cycle:
 
 1. **Workflows**: every page of ``GET /workflows`` upserted; their trigger node types classify executions.
 2. **Walk** ``GET /executions`` newest first (``id DESC``) down to the *watermark* W (every listed execution
-   with id ≤ W is stored). Each page commits its rows plus ``walk = {high, low}``: ids in (low, high] are
-   stored. Only when the walk reaches W (or the end of the list) does W become ``high``. A walk interrupted
+   with id ≤ W is stored). Each committed batch of pages carries ``walk = {high, low}``: ids in (low, high]
+   are stored. Only when the walk reaches W (or the end of the list) does W become ``high``. A walk interrupted
    by a crash is *resumed* first next time, from the keyset cursor of ``low`` down to W, and then a new walk
    covers what arrived meanwhile: no gap, no duplicate (rows are keyed upserts).
 3. **Gaps**: n8n leaves *running* executions out of lists. Missing ids inside a walk (within ``GAP_WINDOW``
    of its top) are remembered and probed with ``GET /executions/{id}``: found → stored (and re-read while
    unfinished); 404 for longer than ``GAP_GRACE`` seconds → dropped (deleted or never saved).
-4. **Unfinished**: stored rows with status new/running/waiting/unknown are re-read by id until they finish;
-   a 404 deletes the row (n8n deleted the execution).
-5. **Retries**: when a retry succeeds n8n sets ``retrySuccessId`` on the original execution; the original's
-   id is queued (in the state, same transaction) and re-read.
+4. **Unfinished**: stored rows with status new/running/waiting/unknown are re-read by id until they finish
+   (many waiting ones: one ``status=waiting`` list first); a 404 deletes the row (n8n deleted the execution).
+5. **Retries**: when a retry succeeds n8n sets ``retrySuccessId`` on the original execution; an original at
+   or below the watermark is queued (in the state, same transaction) and re-read.
 """
 
 from __future__ import annotations
