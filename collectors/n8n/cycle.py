@@ -58,6 +58,9 @@ class State:
     def to_json(self) -> dict[str, Any]:
         return {"walk": self.walk, "gaps": self.gaps, "recheck": self.recheck}
 
+    def copy(self) -> State:
+        return State(self.watermark, dict(self.walk) if self.walk else None, dict(self.gaps), list(self.recheck))
+
 
 @dataclass
 class CycleStats:
@@ -233,7 +236,7 @@ class N8nCollector:
 
         def flush(done: bool) -> None:
             nonlocal pending, pending_gaps
-            new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+            new_state = state.copy()
             if done:
                 new_state.watermark = max(watermark, high or 0)
                 new_state.walk = None
@@ -323,7 +326,7 @@ class N8nCollector:
     def _probe_gaps(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
         if not state.gaps:
             return
-        new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+        new_state = state.copy()
         batch = []
         now = self.clock()
         for gid in sorted(state.gaps, key=int, reverse=True)[:MAX_PROBES]:
@@ -389,7 +392,7 @@ class N8nCollector:
                 batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
                                              where=f"GET /api/v1/executions/{eid}"))
             batch, still_waiting = still_waiting + batch, []
-            new_state = State(state.watermark, state.walk, dict(state.gaps), list(state.recheck))
+            new_state = state.copy()
             self._queue_retried(batch, new_state)
             queued_now = {r.row_retry_of(row) for row in batch}
             new_state.recheck = [i for i in new_state.recheck if i not in seen or i in queued_now]
@@ -445,7 +448,7 @@ class _Prefetcher:
             except queue.Empty:
                 if timeout is not None:
                     raise
-                if self._stop.is_set() and not self._thread.is_alive():
+                if self._stop.is_set():  # do not wait for a request in flight
                     return None
                 continue
             if isinstance(item, BaseException):
