@@ -1,10 +1,18 @@
 """``ClickHouseSpanExporter``: SDK spans → ``otel_traces`` rows, inserted in columnar batches.
 
 Used by ``init_tracing(exporter="clickhouse", endpoint=URL)`` or ``OTEL_TRACES_EXPORTER=clickhouse`` with
-``SMARTER_OBS_CLICKHOUSE_URL``. Sits behind the SDK's ``BatchSpanProcessor``, whose bounded queue (2048 spans
-by default) is the only buffer: the exporter holds just the batch it is exporting, so memory stays bounded
-while ClickHouse is down. A retryable failure is retried with exponential backoff until ``timeout`` seconds
-have passed; then the batch is dropped and ``FAILURE`` returned. ``export`` never raises.
+``SMARTER_OBS_CLICKHOUSE_URL``. Sits behind the SDK's ``BatchSpanProcessor``.
+
+Every ClickHouse insert has a fixed cost (a new part plus two materialized views), far above the cost of a
+512-span batch, so under load the exporter joins consecutive *full* batches (the processor is keeping up
+with a backlog) into one insert of up to ``max_batch`` spans, written at the latest ``max_delay`` seconds
+later. A partial batch (the processor drained its queue: quiet periods, ``force_flush``, shutdown) writes
+everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
+the exporter write what it holds.
+
+Memory is bounded: the processor's queue plus at most ``max_batch`` spans here. Retryable failures are
+retried with exponential backoff until ``timeout`` seconds have passed; then the spans are dropped (counted in
+``dropped``) and ``FAILURE`` returned. ``export`` never raises.
 """
 
 from __future__ import annotations
@@ -21,12 +29,18 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.sinks.otel_traces import TABLE, from_sdk_spans
+from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_sdk_spans
 
-__all__ = ["ClickHouseSpanExporter"]
+__all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_DELAY", "ClickHouseSpanExporter"]
 
 log = logging.getLogger(__name__)
 
+#: Most spans joined into one insert.
+DEFAULT_MAX_BATCH = 8192
+#: Longest time (seconds) joined spans wait before their insert.
+DEFAULT_MAX_DELAY = 1.0
+#: Smaller batches are never held back (a processor sending so few is not under load).
+_MIN_JOINED_CALL = 128
 _BACKOFF_START = 0.1
 _BACKOFF_MAX = 5.0
 #: Seconds between two warnings about the same problem.
@@ -42,16 +56,30 @@ class ClickHouseSpanExporter(SpanExporter):
     run ``smarter-obs db migrate`` first.
     """
 
-    def __init__(self, url: str | None = None, *, database: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, url: str | None = None, *, database: str | None = None, timeout: float = 10.0,
+                 max_batch: int = DEFAULT_MAX_BATCH, max_delay: float = DEFAULT_MAX_DELAY) -> None:
         self._sink = ClickHouseSink(url, database=database, timeout=timeout)
         self._timeout = timeout
+        self._max_batch = max_batch
+        self._max_delay = max_delay
         self._shutdown = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: SpanColumns | None = None
+        self._previous_call = 0
+        self._generation = 0
         self._last_warning: dict[str, float] = {}
+        #: Spans written to ClickHouse / given up on.
         self.exported = 0
         self.dropped = 0
 
     def __repr__(self) -> str:
         return f"ClickHouseSpanExporter({self._sink.url.redacted()!r}, database={self._sink.database!r})"
+
+    @property
+    def pending(self) -> int:
+        """Spans joined for the next insert, not yet written."""
+        pending = self._pending
+        return len(pending) if pending is not None else 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown.is_set():
@@ -61,16 +89,50 @@ class ClickHouseSpanExporter(SpanExporter):
         # The insert may go through instrumented HTTP libraries; never trace our own export.
         token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            return self._export(spans)
+            with self._lock:
+                count = len(spans)
+                block = from_sdk_spans(spans, into=self._pending)
+                # A processor under load sends batches of its maximum size back to back: join a batch when
+                # it has the size of the previous one. A single batch is never held back.
+                full_call = count >= _MIN_JOINED_CALL and count == self._previous_call
+                self._previous_call = count
+                if full_call and len(block) < self._max_batch:
+                    if self._pending is None:
+                        self._pending = block
+                        self._arm_timer()
+                    return SpanExportResult.SUCCESS
+                self._pending = None
+                return self._write(block)
         except Exception as exc:  # export must never raise into the span processor
+            self._pending = None
             self.dropped += len(spans)
             self._warn("bug", f"dropped {len(spans)} spans: unexpected {type(exc).__name__}: {exc}")
             return SpanExportResult.FAILURE
         finally:
             otel_context.detach(token)
 
-    def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        names, data = from_sdk_spans(spans).insert_columns()
+    def _arm_timer(self) -> None:
+        self._generation += 1
+        timer = threading.Timer(self._max_delay, self._on_timer, args=(self._generation,))
+        timer.daemon = True
+        timer.start()
+
+    def _on_timer(self, generation: int) -> None:
+        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            with self._lock:
+                if self._generation == generation and self._pending is not None:
+                    block, self._pending = self._pending, None
+                    self._write(block)
+        except Exception as exc:  # a timer thread has nobody to raise to
+            self._warn("bug", f"delayed insert failed: {type(exc).__name__}: {exc}")
+        finally:
+            otel_context.detach(token)
+
+    def _write(self, block: SpanColumns) -> SpanExportResult:
+        """Insert ``block`` (lock held), retrying retryable failures until the timeout."""
+        names, data = block.insert_columns()
+        count = len(block)
         deadline = time.monotonic() + self._timeout
         backoff = _BACKOFF_START
         while True:
@@ -79,17 +141,14 @@ class ClickHouseSpanExporter(SpanExporter):
                 return SpanExportResult.SUCCESS
             except SinkUnavailableError as exc:
                 delay = backoff * random.uniform(0.8, 1.2)
-                if time.monotonic() + delay >= deadline or self._shutdown.is_set():
-                    self.dropped += len(spans)
-                    self._warn("unavailable", f"dropped {len(spans)} spans, ClickHouse unavailable: {exc}")
-                    return SpanExportResult.FAILURE
-                if self._shutdown.wait(delay):
-                    self.dropped += len(spans)
+                if time.monotonic() + delay >= deadline or self._shutdown.wait(delay):
+                    self.dropped += count
+                    self._warn("unavailable", f"dropped {count} spans, ClickHouse unavailable: {exc}")
                     return SpanExportResult.FAILURE
                 backoff = min(backoff * 2, _BACKOFF_MAX)
             except SinkError as exc:
-                self.dropped += len(spans)
-                self._warn("rejected", f"dropped {len(spans)} spans, ClickHouse rejected the insert: {exc}")
+                self.dropped += count
+                self._warn("rejected", f"dropped {count} spans, ClickHouse rejected the insert: {exc}")
                 return SpanExportResult.FAILURE
 
     def _warn(self, kind: str, message: str) -> None:
@@ -101,8 +160,20 @@ class ClickHouseSpanExporter(SpanExporter):
             log.debug("ClickHouseSpanExporter: %s", message)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True  # nothing is buffered here; the span processor owns the queue
+        """Write the joined spans now; True when nothing is left unwritten."""
+        if not self._lock.acquire(timeout=max(timeout_millis, 0) / 1000):
+            return False
+        try:
+            if self._pending is None:
+                return True
+            block, self._pending = self._pending, None
+            return self._write(block) is SpanExportResult.SUCCESS
+        finally:
+            self._lock.release()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_millis: float = 30000) -> None:
+        if self._shutdown.is_set():
+            return
+        self.force_flush(int(timeout_millis))
         self._shutdown.set()
         self._sink.close()

@@ -242,6 +242,7 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
     scope_of = _scope
     kind_names = {kind.value: SPAN_KINDS[kind.value + 1] for kind in _sdk_kinds()}
     status_names = {code.value: STATUS_CODES[code.value] for code in _sdk_status_codes()}
+
     last_resource = last_scope = object()
     resource = service = scope_name = scope_version = None
     for span in spans:
@@ -250,14 +251,18 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
             # OTLP encoder is as slow for the same reason. Read the fields they wrap.
             ctx, start, end, parent = span._context, span._start_time, span._end_time, span._parent
             attributes, events, links = span._attributes, span._events, span._links
-            status, kind, name = span._status, span._kind, span._name
+            status, name = span._status, span._name
+            kind, code, description = span._kind._value_, status._status_code._value_, status._description
             span_resource, span_scope = span._resource, span._instrumentation_scope
             if attributes is not None and attributes.__class__ is not dict:
                 attributes = getattr(attributes, "_dict", attributes)
+            events = getattr(events, "_dq", events)
+            links = getattr(links, "_dq", links)
         else:
             ctx, start, end, parent = span.context, span.start_time, span.end_time, span.parent
             attributes, events, links = span.attributes, span.events, span.links
-            status, kind, name = span.status, span.kind, span.name
+            status, name = span.status, span.name
+            kind, code, description = span.kind.value, status.status_code.value, status.description
             span_resource, span_scope = span.resource, span.instrumentation_scope
         if span_resource is not last_resource:
             resource, service = resource_of(span_resource)
@@ -272,7 +277,7 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
         parents.append(f"{parent.span_id:016x}" if parent is not None and parent.span_id else "")
         states.append(ctx.trace_state.to_header() if ctx.trace_state else "")
         names.append(name)
-        kinds.append(kind_names[kind.value])
+        kinds.append(kind_names[kind])
         services.append(service)
         res_attrs.append(resource)
         scope_names.append(scope_name)
@@ -282,8 +287,8 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
             if attributes else _EMPTY
         )
         durations.append(end - start if end and end > start else 0)
-        status_codes.append(status_names[status.status_code.value])
-        status_messages.append(status.description or "")
+        status_codes.append(status_names[code])
+        status_messages.append(description or "")
         if events:
             ev_ts.append([e.timestamp for e in events])
             ev_names.append([e.name for e in events])

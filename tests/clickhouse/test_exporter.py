@@ -100,3 +100,34 @@ def test_a_single_export_gives_up_within_its_timeout() -> None:
     assert exporter.export(make_spans(26, 5)) is SpanExportResult.FAILURE
     assert time.monotonic() - started < 3
     assert exporter.dropped == 5
+
+
+def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(clickhouse, chdb_url,
+                                                                           clickhouse_database) -> None:
+    exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database, max_batch=2000, max_delay=0.3)
+    spans = make_spans(seed=27, count=2600)
+    batches = [spans[i:i + 256] for i in range(0, 2560, 256)]
+
+    def stored() -> int:
+        return clickhouse.command("SELECT count() FROM otel_traces")
+
+    assert exporter.export(batches[0]) is SpanExportResult.SUCCESS
+    assert stored() == 256  # a single batch is written at once
+    for batch in batches[1:8]:
+        assert exporter.export(batch) is SpanExportResult.SUCCESS
+    assert (stored(), exporter.pending) == (256, 7 * 256)  # joined while the processor is under load
+    assert exporter.export(batches[8]) is SpanExportResult.SUCCESS  # reaching max_batch writes them together
+    assert (stored(), exporter.pending) == (9 * 256, 0)
+    exporter.export(batches[9])
+    assert exporter.pending == 256
+    deadline = time.monotonic() + 5
+    while stored() < 10 * 256 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored() == 10 * 256  # max_delay bounds how long joined spans wait
+    exporter.export(batches[9][:100])  # a partial batch writes synchronously
+    assert stored() == 10 * 256 + 100
+    exporter.export(spans[:256])  # after a partial batch, the next one is written at once again
+    exporter.export(spans[256:512])
+    assert exporter.pending == 256
+    exporter.shutdown()  # shutdown writes what is held
+    assert stored() == 10 * 256 + 100 + 512 and exporter.dropped == 0
