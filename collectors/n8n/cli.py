@@ -82,7 +82,7 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
 
     key = read_api_key(api_key_env, api_key_file)
     name = instance or default_instance(url)
-    client = N8nClient(url, key, key_name=api_key_env if not api_key_file else f"the key in {api_key_file}")
+    client = N8nClient(url, key, key_name=api_key_env, key_file=api_key_file)
     if postgres_dsn is None and settings.env(settings.SMARTER_OBS_POSTGRES_DSN) is None:
         click.echo(f"n8n: writing to the embedded PostgreSQL under {settings.home() / 'postgres'}", err=True)
     if migrate:

@@ -63,6 +63,7 @@ class N8nClient:
         api_key: str,
         *,
         key_name: str = "N8N_API_KEY",
+        key_file: str | None = None,
         retries: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
@@ -77,6 +78,7 @@ class N8nClient:
         base = base.removesuffix(API_PREFIX)
         self.base_url = base
         self.key_name = key_name
+        self.key_file = key_file
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -131,10 +133,12 @@ class N8nClient:
                 response = self._http().get(url, params=params, timeout=self.timeout)
                 status = response.status_code
                 if status in (401, 403):
-                    raise SourceAuthError(
-                        f"n8n at {self.base_url} rejected the API key from ${self.key_name} with {status} "
-                        f"({_message(response)}): set {self.key_name} to a valid n8n API key with the scopes "
-                        "execution:list, execution:read, workflow:list", source="n8n")
+                    scopes = "with the scopes execution:list, execution:read, workflow:list"
+                    fix = (f"put a valid n8n API key {scopes} in {self.key_file}" if self.key_file
+                           else f"set {self.key_name} to a valid n8n API key {scopes}")
+                    origin = f"--api-key-file {self.key_file}" if self.key_file else f"${self.key_name}"
+                    raise SourceAuthError(f"n8n at {self.base_url} rejected the API key from {origin} with "
+                                          f"{status} ({_message(response)}): {fix}", source="n8n")
                 if status == 404 and allow_404:
                     return None
                 if status in _RETRY_STATUS:

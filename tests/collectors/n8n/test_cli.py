@@ -99,3 +99,16 @@ def test_long_running_collector_survives_a_failing_cycle(fake: FakeN8n, pg: str,
     assert code == 0  # SIGTERM: finished the cycle and stopped cleanly
     assert "cycle failed, retrying" in err and "not valid JSON" in err
     assert stored(pg, fake.url.removeprefix("http://")) == fake.expected_rows(fake.url.removeprefix("http://"))
+
+
+def test_rejected_key_from_a_file_names_the_file(fake: FakeN8n, pg: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "n8n.key"
+    key_file.write_text("n8n_api_old_key")
+
+    assert main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--once", "--api-key-file",
+                 str(key_file)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"--api-key-file {key_file} with 401" in err and f"in {key_file}" in err
+    assert "n8n_api_old_key" not in err
