@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from smarter_obs.errors import ConfigError, SourceAuthError, SourceDataError, SourceUnavailableError
+from smarter_obs.errors import (
+    ConfigError,
+    SourceAuthError,
+    SourceDataError,
+    SourceError,
+    SourceUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +113,14 @@ class N8nClient:
                                           "User-Agent": "smarter-obs-n8n-collector"})
         return self._session
 
+    def _scrub(self, text: str) -> str:
+        """Never let the API key reach a message (requests quotes bad header values)."""
+        if not self._api_key:
+            return text
+        for form in (self._api_key, repr(self._api_key)[1:-1]):  # as is, and as Python quotes it
+            text = text.replace(form, "***")
+        return text
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
@@ -148,8 +162,10 @@ class N8nClient:
                     raise CursorRejectedError(
                         f"{label}: n8n rejected the cursor (HTTP 400: {_message(response)})", source="n8n")
                 elif status >= 400:
-                    raise SourceDataError(
-                        f"{label}: n8n answered HTTP {status}: {_message(response)}", source="n8n")
+                    hint = (" (is the public API enabled, i.e. N8N_PUBLIC_API_DISABLED unset, and --url the n8n "
+                            "base URL?)" if status == 404 else "")
+                    raise SourceError(f"{label}: n8n answered HTTP {status}: {_message(response)}{hint}",
+                                      source="n8n")
                 else:
                     body = response.content
                     try:
@@ -159,7 +175,9 @@ class N8nClient:
                             f"{label}: the response is not valid JSON ({exc}; {len(body)} bytes)", source="n8n"
                         ) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
+                last_problem = f"{type(exc).__name__}: {self._scrub(str(exc))}"
+            except requests.RequestException as exc:  # e.g. an unusable key or URL: retrying cannot help
+                raise SourceError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc))}", source="n8n") from None
             if attempt < self.retries:
                 delay = self._delay(attempt, retry_after)
                 log.warning("%s: %s; retrying in %.2fs (%d/%d)", label, last_problem, delay, attempt + 1,

@@ -61,3 +61,18 @@ def test_retry_after_http_date_is_honoured(fake: FakeN8n) -> None:
     N8nClient(fake.url, fake.api_key, sleep=sleeps.append).executions_page(None, 5, 1)
 
     assert len(sleeps) == 1 and 3 <= sleeps[0] <= 5.5
+
+
+def test_unusable_key_fails_without_showing_it(fake: FakeN8n) -> None:
+    from smarter_obs.errors import SourceError
+
+    with pytest.raises(SourceError) as info:
+        N8nClient(fake.url, "bad\nkey-material").executions_page(None, 5, 1)
+    assert "key-material" not in str(info.value)
+
+
+def test_public_api_disabled_hint() -> None:
+    from smarter_obs.errors import SourceError
+
+    with FakeN8n.generate(executions=1) as fake, pytest.raises(SourceError, match="N8N_PUBLIC_API_DISABLED"):
+        N8nClient(fake.url + "/n8n", fake.api_key).executions_page(None, 5, 1)  # 404 under a wrong prefix
