@@ -10,7 +10,8 @@ later. A partial batch (the processor drained its queue: quiet periods, ``force_
 everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
 the exporter write what it holds.
 
-Memory is bounded: the processor's queue plus at most ``max_batch`` spans here. Retryable failures are
+A full joined block is inserted by a background thread while the next batches are mapped (the insert
+releases the GIL). Memory is bounded: the processor's queue plus at most two blocks of ``max_batch`` spans. Retryable failures are
 retried with exponential backoff until ``timeout`` seconds have passed; then the spans are dropped (counted in
 ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
 """
@@ -67,6 +68,11 @@ class ClickHouseSpanExporter(SpanExporter):
         self._pending: SpanColumns | None = None
         self._previous_call = 0
         self._generation = 0
+        # One full block may be inserted by a background thread while the next one is mapped: the chDB
+        # engine and the network release the GIL, so the insert overlaps with the Python work.
+        self._slot = threading.Condition()
+        self._inflight: SpanColumns | None = None
+        self._inserter: threading.Thread | None = None
         self._last_warning: dict[str, float] = {}
         #: Spans written to ClickHouse / given up on.
         self.exported = 0
@@ -96,18 +102,58 @@ class ClickHouseSpanExporter(SpanExporter):
                 # it has the size of the previous one. A single batch is never held back.
                 full_call = count >= _MIN_JOINED_CALL and count == self._previous_call
                 self._previous_call = count
-                if full_call and len(block) < self._max_batch:
-                    if self._pending is None:
-                        self._pending = block
-                        self._arm_timer()
+                if full_call:
+                    if len(block) < self._max_batch:
+                        if self._pending is None:
+                            self._pending = block
+                            self._arm_timer()
+                        return SpanExportResult.SUCCESS
+                    self._pending = None
+                    self._submit(block)
                     return SpanExportResult.SUCCESS
                 self._pending = None
+                self._wait_idle()
                 return self._write(block)
         except Exception as exc:  # export must never raise into the span processor
             self._pending = None
             self.dropped += len(spans)
             self._warn("bug", f"dropped {len(spans)} spans: unexpected {type(exc).__name__}: {exc}")
             return SpanExportResult.FAILURE
+        finally:
+            otel_context.detach(token)
+
+    def _submit(self, block: SpanColumns) -> None:
+        """Hand ``block`` to the inserter thread (after the previous one is written)."""
+        with self._slot:
+            self._slot.wait_for(lambda: self._inflight is None)
+            self._inflight = block
+            if self._inserter is None or not self._inserter.is_alive():
+                self._inserter = threading.Thread(target=self._insert_loop, name="smarter-obs-clickhouse-exporter",
+                                                  daemon=True)
+                self._inserter.start()
+            self._slot.notify_all()
+
+    def _wait_idle(self, timeout: float | None = None) -> bool:
+        with self._slot:
+            return self._slot.wait_for(lambda: self._inflight is None, timeout)
+
+    def _insert_loop(self) -> None:
+        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            while True:
+                with self._slot:
+                    self._slot.wait_for(lambda: self._inflight is not None or self._shutdown.is_set())
+                    block = self._inflight
+                if block is None:
+                    return
+                try:
+                    self._write(block)
+                except Exception as exc:  # the thread must survive anything
+                    self.dropped += len(block)
+                    self._warn("bug", f"dropped {len(block)} spans: {type(exc).__name__}: {exc}")
+                with self._slot:
+                    self._inflight = None
+                    self._slot.notify_all()
         finally:
             otel_context.detach(token)
 
@@ -123,6 +169,7 @@ class ClickHouseSpanExporter(SpanExporter):
             with self._lock:
                 if self._generation == generation and self._pending is not None:
                     block, self._pending = self._pending, None
+                    self._wait_idle()
                     self._write(block)
         except Exception as exc:  # a timer thread has nobody to raise to
             self._warn("bug", f"delayed insert failed: {type(exc).__name__}: {exc}")
@@ -161,9 +208,12 @@ class ClickHouseSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Write the joined spans now; True when nothing is left unwritten."""
+        deadline = time.monotonic() + max(timeout_millis, 0) / 1000
         if not self._lock.acquire(timeout=max(timeout_millis, 0) / 1000):
             return False
         try:
+            if not self._wait_idle(max(deadline - time.monotonic(), 0.0)):
+                return False
             if self._pending is None:
                 return True
             block, self._pending = self._pending, None
@@ -176,4 +226,8 @@ class ClickHouseSpanExporter(SpanExporter):
             return
         self.force_flush(int(timeout_millis))
         self._shutdown.set()
+        with self._slot:
+            self._slot.notify_all()
+        if self._inserter is not None:
+            self._inserter.join(timeout=1.0)
         self._sink.close()

@@ -23,6 +23,16 @@ FROM otel_traces
 """
 
 
+def eventually(read, expected, seconds: float = 5.0) -> bool:  # noqa: ANN001
+    """Poll ``read()`` until it returns ``expected`` (background writes), at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while read() != expected:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def stored_rows(client) -> list[dict]:  # noqa: ANN001
     result = client.query(ROWS_SQL)
     return by_span_id([dict(zip(result.column_names, row)) for row in result.result_rows])
@@ -117,13 +127,11 @@ def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(click
         assert exporter.export(batch) is SpanExportResult.SUCCESS
     assert (stored(), exporter.pending) == (256, 7 * 256)  # joined while the processor is under load
     assert exporter.export(batches[8]) is SpanExportResult.SUCCESS  # reaching max_batch writes them together
-    assert (stored(), exporter.pending) == (9 * 256, 0)
+    assert exporter.pending == 0
+    assert eventually(stored, 9 * 256)  # (by the background inserter)
     exporter.export(batches[9])
     assert exporter.pending == 256
-    deadline = time.monotonic() + 5
-    while stored() < 10 * 256 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert stored() == 10 * 256  # max_delay bounds how long joined spans wait
+    assert eventually(stored, 10 * 256)  # max_delay bounds how long joined spans wait
     exporter.export(batches[9][:100])  # a partial batch writes synchronously
     assert stored() == 10 * 256 + 100
     exporter.export(spans[:256])  # after a partial batch, the next one is written at once again
