@@ -118,7 +118,7 @@ def bench_exporter(url: str) -> float:
     return SPANS / sdk
 
 
-def _time(fn) -> float:  # noqa: ANN001
+def _time(fn) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started

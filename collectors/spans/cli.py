@@ -47,10 +47,9 @@ def command(ctx: click.Context, listen: str, clickhouse_url: str | None, databas
       smarter-obs collect spans --listen 0.0.0.0:4318 --clickhouse https://user:pass@ch:8443/otel
       OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python my_mcp_server.py
     """
+    from collectors.spans.server import SpanReceiver
     from smarter_obs.run import StopFlag, install_signal_handlers
     from smarter_obs.sinks.clickhouse import ClickHouseSink, parse_url
-
-    from collectors.spans.server import SpanReceiver
 
     host, port = _parse_listen(listen)
     parsed = parse_url(clickhouse_url)

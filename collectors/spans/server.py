@@ -20,7 +20,7 @@ import math
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from collectors.spans.decode import (
     JSON,
@@ -85,7 +85,7 @@ class SpanReceiver:
         host, port = self.address
         return f"http://{host}:{port}"
 
-    def start(self) -> SpanReceiver:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="smarter-obs-otlp-http", daemon=True)
         self._thread.start()
@@ -100,7 +100,7 @@ class SpanReceiver:
         self.sink.close()
         return ok
 
-    def __enter__(self) -> SpanReceiver:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -157,7 +157,7 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "smarter-obs-otlp"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
         def _send(self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
@@ -170,7 +170,7 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path in ("/health", "/healthz", "/"):
                 self._send(200, JSON, json.dumps(receiver.health()).encode())
@@ -182,7 +182,7 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, JSON, b'{"message": "not found; POST /v1/traces, GET /health, GET /ready"}')
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             path = self.path.split("?", 1)[0]
             kind = JSON if (self.headers.get("Content-Type") or "").lower().startswith(JSON) else PROTOBUF
             if path != _TRACES_PATH:

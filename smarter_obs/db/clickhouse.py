@@ -16,6 +16,7 @@ it again from the top.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,7 +132,7 @@ def render(
 class _ClickHouseBackend:
     """The runner's Backend for ClickHouse."""
 
-    def __init__(self, client: Client, database: str, cluster: str | None, url) -> None:  # noqa: ANN001
+    def __init__(self, client: Client, database: str, cluster: str | None, url) -> None:
         self.client = client
         self.db = quote_identifier(database)
         self.database = database
@@ -160,7 +161,7 @@ class _ClickHouseBackend:
         for statement in migration.statements():
             try:
                 self.client.command(statement)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any driver error fails the migration with its text
                 message = _server_message(exc, self.url.password)
                 raise MigrationError(
                     f"{migration.path}: {message}", path=str(migration.path), version=migration.version
@@ -209,7 +210,5 @@ def migrate(
                              "(file edited or different settings); it is not re-applied")
         return report
     finally:
-        try:
+        with contextlib.suppress(Exception):  # nothing useful to do when closing fails
             client.close()
-        except Exception:  # noqa: BLE001 - nothing useful to do when closing fails
-            pass

@@ -114,7 +114,7 @@ class ClickHouseSpanExporter(SpanExporter):
                 self._pending = None
                 self._wait_idle()
                 return self._write(block)
-        except Exception as exc:  # export must never raise into the span processor
+        except Exception as exc:  # noqa: BLE001 - export must never raise into the span processor
             self._pending = None
             self.dropped += len(spans)
             self._warn("bug", f"dropped {len(spans)} spans: unexpected {type(exc).__name__}: {exc}")
@@ -148,7 +148,7 @@ class ClickHouseSpanExporter(SpanExporter):
                     return
                 try:
                     self._write(block)
-                except Exception as exc:  # the thread must survive anything
+                except Exception as exc:  # noqa: BLE001 - the thread must survive anything
                     self.dropped += len(block)
                     self._warn("bug", f"dropped {len(block)} spans: {type(exc).__name__}: {exc}")
                 with self._slot:
@@ -171,7 +171,7 @@ class ClickHouseSpanExporter(SpanExporter):
                     block, self._pending = self._pending, None
                     self._wait_idle()
                     self._write(block)
-        except Exception as exc:  # a timer thread has nobody to raise to
+        except Exception as exc:  # noqa: BLE001 - a timer thread has nobody to raise to
             self._warn("bug", f"delayed insert failed: {type(exc).__name__}: {exc}")
         finally:
             otel_context.detach(token)

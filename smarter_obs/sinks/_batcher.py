@@ -181,12 +181,11 @@ class Batcher(Generic[C]):
                     self.stats.store_available = False
                     self._retry_at = time.monotonic() + self._backoff
                     self._backoff = min(self._backoff * 2, self._backoff_max)
-                    if flush_target > self._flushes_done:
-                        self._flushes_done = flush_target  # an explicit flush gets its answer: it failed
+                    self._flushes_done = max(self._flushes_done, flush_target)  # an explicit flush gets its answer: it failed
                     self._cond.notify_all()
                 self._warn(f"{self.name}: store unavailable, {self.stats.pending} rows kept for retry: {exc}")
                 continue
-            except Exception as exc:  # a rejected batch must not stop the worker
+            except Exception as exc:  # noqa: BLE001 - a rejected batch must not stop the worker
                 with self._cond:
                     self._remove(len(chunks), rows)
                     self.stats.dropped += rows

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit
 
 from smarter_obs import settings
@@ -30,9 +30,9 @@ if TYPE_CHECKING:  # heavy import kept lazy
     from clickhouse_connect.driver.client import Client
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "ClickHouseSink",
     "ClickHouseURL",
-    "DEFAULT_TIMEOUT",
     "connect",
     "default_url",
     "map_errors",
@@ -234,7 +234,7 @@ def map_errors(
         yield
     except (SinkError, ConfigError):
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - every driver error is translated here, re-raised below
         secret = url.password if url is not None else None
         where = f" on {url.redacted()}" if url is not None else ""
         target = f" {table}" if table else ""
@@ -303,7 +303,7 @@ class ClickHouseSink:
     def __repr__(self) -> str:
         return f"ClickHouseSink({self.url.redacted()!r}, database={self.database!r})"
 
-    def __enter__(self) -> ClickHouseSink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

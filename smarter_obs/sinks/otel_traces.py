@@ -58,7 +58,7 @@ _NO_LIST: list = []
 # -- value formatting ------------------------------------------------------------------------------------
 def _float_string(value: float) -> str:
     """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: shortest round-trip digits, never an exponent."""
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"

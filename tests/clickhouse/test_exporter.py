@@ -23,7 +23,7 @@ FROM otel_traces
 """
 
 
-def eventually(read, expected, seconds: float = 5.0) -> bool:  # noqa: ANN001
+def eventually(read, expected, seconds: float = 5.0) -> bool:
     """Poll ``read()`` until it returns ``expected`` (background writes), at most ``seconds``."""
     deadline = time.monotonic() + seconds
     while read() != expected:
@@ -33,7 +33,7 @@ def eventually(read, expected, seconds: float = 5.0) -> bool:  # noqa: ANN001
     return True
 
 
-def stored_rows(client) -> list[dict]:  # noqa: ANN001
+def stored_rows(client) -> list[dict]:
     result = client.query(ROWS_SQL)
     return by_span_id([dict(zip(result.column_names, row)) for row in result.result_rows])
 

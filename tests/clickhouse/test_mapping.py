@@ -17,9 +17,9 @@ def by_span_id(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda row: row["SpanId"])
 
 
-def expected_row(span) -> dict:  # noqa: ANN001 - an SDK ReadableSpan
+def expected_row(span) -> dict:
     """The row the Collector would write, derived from the span's public API."""
-    def strings(attributes) -> dict:  # noqa: ANN001
+    def strings(attributes) -> dict:
         out = {}
         for key, value in (attributes or {}).items():
             if isinstance(value, bool):

@@ -97,9 +97,8 @@ def test_every_driver_exception_is_mapped() -> None:
                and obj not in (ch.StreamCompleteException, ch.StreamClosedError)]
     assert len(classes) >= 8
     for cls in classes:
-        with pytest.raises(SinkError):
-            with map_errors("insert into", table="t"):
-                raise cls("Code: 60. DB::Exception: boom")
+        with pytest.raises(SinkError), map_errors("insert into", table="t"):
+            raise cls("Code: 60. DB::Exception: boom")
     retryable = [
         ch.OperationalError("HTTPConnectionPool: Failed to establish a new connection: Connection refused"),
         ch.DatabaseError("Code: 252. DB::Exception: Too many parts", code=252),
@@ -108,10 +107,8 @@ def test_every_driver_exception_is_mapped() -> None:
         TimeoutError("read timed out"),
     ]
     for exc in retryable:
-        with pytest.raises(SinkUnavailableError):
-            with map_errors("insert into", table="t"):
-                raise exc
-    with pytest.raises(SinkError) as info:
-        with map_errors("insert into", table="t"):
-            raise ch.DatabaseError("Code: 516. DB::Exception: Authentication failed", code=516)
+        with pytest.raises(SinkUnavailableError), map_errors("insert into", table="t"):
+            raise exc
+    with pytest.raises(SinkError) as info, map_errors("insert into", table="t"):
+        raise ch.DatabaseError("Code: 516. DB::Exception: Authentication failed", code=516)
     assert not isinstance(info.value, SinkUnavailableError)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import ClassVar
 
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -19,9 +20,9 @@ from tests.clickhouse.spanfactory import emit, provider
 
 
 class Recording(OTLPSpanExporter):
-    results: list[str] = []
+    results: ClassVar[list[str]] = []
 
-    def export(self, spans):  # noqa: ANN001, ANN201
+    def export(self, spans):
         result = super().export(spans)
         self.results.append(result.name)
         return result

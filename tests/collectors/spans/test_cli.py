@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def smarter_obs(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "smarter_obs", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
 
 
 def test_migrate_then_collect_until_sigterm_flushes_everything(tmp_path: Path) -> None:
@@ -59,9 +59,10 @@ def test_migrate_then_collect_until_sigterm_flushes_everything(tmp_path: Path) -
     assert process.returncode == 0, rest
     assert "1000 spans written, 0 not written" in rest
 
+    reader = ("import sys; from smarter_obs.sinks.clickhouse import connect; print(*connect(sys.argv[1])"
+              ".query('SELECT count(), uniqExact(SpanId) FROM otel.otel_traces').result_rows[0])")
     count = subprocess.run(
-        [sys.executable, "-c", "import sys; from smarter_obs.sinks.clickhouse import connect; "
-         "print(*connect(sys.argv[1]).query('SELECT count(), uniqExact(SpanId) FROM otel.otel_traces').result_rows[0])", url],
+        [sys.executable, "-c", reader, url],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
     ).stdout.split()
     assert count == ["1000", "500"]  # sent twice: the store keeps both deliveries, as the Collector does

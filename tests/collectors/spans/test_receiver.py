@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 from google.protobuf import json_format
+from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from google.rpc.status_pb2 import Status
 
 from collectors.spans.server import SpanReceiver
 from smarter_obs.sinks.clickhouse import ClickHouseSink
@@ -55,7 +55,7 @@ def test_spans_from_a_real_otlp_exporter_arrive(receiver: SpanReceiver, clickhou
     assert without_link_state(stored_rows(clickhouse)) == without_link_state(by_span_id(sent["rows"]))
 
 
-def otlp_json(spans) -> dict:  # noqa: ANN001
+def otlp_json(spans) -> dict:
     """OTLP/JSON as the specification writes it: hex ids, integer enums, int64 as strings."""
     document = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
     for resource_spans in document["resourceSpans"]:
@@ -104,7 +104,7 @@ def test_partial_success_reports_rejected_spans(receiver: SpanReceiver, clickhou
     ({"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}, b"not gzip", 400),
     ({"Content-Type": "text/plain"}, b"hello", 415),
 ])
-def test_undecodable_requests_get_client_errors(receiver: SpanReceiver, headers, body, status) -> None:  # noqa: ANN001
+def test_undecodable_requests_get_client_errors(receiver: SpanReceiver, headers, body, status) -> None:
     response = requests.post(f"{receiver.url}/v1/traces", data=body, headers=headers, timeout=10)
     assert response.status_code == status
     if headers["Content-Type"] == "application/json":
