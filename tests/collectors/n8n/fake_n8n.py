@@ -321,6 +321,13 @@ class FakeN8n:
         if method != "GET":
             return 405, {}, _json({"message": "method not allowed"})
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        operation = {"/api/v1/executions": n8n_spec.EXECUTIONS, "/api/v1/workflows": n8n_spec.WORKFLOWS}.get(
+            path, n8n_spec.EXECUTION if path.startswith("/api/v1/executions/") else None)
+        if operation and self.validate:
+            problems = n8n_spec.query_errors(operation, params)
+            if problems:  # the client sent what n8n does not document: a defect of the client
+                self.validation_errors.append(f"request {target}: {problems}")
+                return 400, {}, _json({"message": f"request/query: {problems}"})
         with self.lock:
             if path == "/api/v1/executions":
                 status, body, operation = *self._list_executions(params), n8n_spec.EXECUTIONS

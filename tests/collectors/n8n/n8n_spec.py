@@ -120,6 +120,28 @@ def parameters(operation_file: str) -> dict[str, dict[str, Any]]:
     return params
 
 
+def query_errors(operation_file: str, query: dict[str, str]) -> list[str]:
+    """Problems with a request's query string: unknown parameters, values outside their schema."""
+    documented = parameters(operation_file)
+    problems = []
+    for name, raw in query.items():
+        param = documented.get(name)
+        if param is None or param.get("in") != "query":
+            problems.append(f"{name}: not a query parameter of {Path(operation_file).name}")
+            continue
+        schema = to_json_schema(param.get("schema", {}), strict=False)
+        value: object = raw
+        if schema.get("type") in ("number", "integer"):
+            try:
+                value = float(raw)
+            except ValueError:
+                problems.append(f"{name}: {raw!r} is not a number")
+                continue
+        problems += [f"{name}: {e}" for e in errors(jsonschema.Draft4Validator(schema, format_checker=_format_checker()),
+                                                    value)]
+    return problems
+
+
 def errors(validator: jsonschema.Validator, body: Any, limit: int = 3) -> list[str]:
     """Readable validation errors (path: message), at most ``limit``."""
     out = []

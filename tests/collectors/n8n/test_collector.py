@@ -242,3 +242,35 @@ def test_many_waiting_executions_are_refreshed_with_one_filtered_list(fake: Fake
     assert f"/api/v1/executions/{waiting[0]}" in singles  # left the waiting list: read by id
     assert not {f"/api/v1/executions/{i}" for i in waiting[1:]} & set(singles)  # still waiting: no GET each
     assert stored(pg) == fake.expected_rows(INSTANCE)
+
+
+def test_fake_rejects_requests_n8n_does_not_document(fake: FakeN8n) -> None:
+    import requests
+
+    response = requests.get(f"{fake.url}/api/v1/executions", params={"limit": 500, "orderBy": "id"},
+                            headers={"X-N8N-API-KEY": fake.api_key}, timeout=5)
+
+    assert response.status_code == 400
+    assert any("orderBy" in e and "maximum of 250" in e for e in fake.validation_errors)
+    fake.validation_errors.clear()
+
+
+def test_dashboard_queries_from_the_docs_run_on_collected_data(fake: FakeN8n, pg: str) -> None:
+    collector(fake, pg).cycle()
+    with psycopg.connect(pg) as conn:
+        hourly = conn.execute("""
+            SELECT date_trunc('hour', started_at) AS t, trigger_source, count(*) AS executions,
+                   avg((status IN ('error', 'crashed'))::int) AS error_rate,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms
+            FROM n8n_executions
+            WHERE status NOT IN ('new', 'running', 'waiting')
+            GROUP BY 1, 2 ORDER BY 1""").fetchall()
+        slowest = conn.execute("""
+            SELECT w.name, count(*), avg(e.duration_ms)
+            FROM n8n_executions e JOIN n8n_workflows w ON w.instance = e.instance AND w.id = e.workflow_id
+            GROUP BY 1 ORDER BY 3 DESC LIMIT 10""").fetchall()
+
+    finished = [e for e in fake.executions.values() if e.status not in ("new", "running", "waiting")]
+    assert sum(row[2] for row in hourly) == len(finished)
+    assert all(0 <= row[3] <= 1 and row[4] > 0 for row in hourly)
+    assert len(slowest) == 10 and slowest[0][2] >= slowest[-1][2]
