@@ -98,12 +98,12 @@ def start_embedded(path: str | Path) -> str:
 
 
 def _pgdata_dir(root: Path) -> Path:
-    """Where the cluster lives: ``root/pgdata``, or a directory it links to when run as root.
+    """Where the cluster lives: ``root/pgdata``, or, for a throwaway cluster run as root, a directory it links to.
 
     Started by root, pgserver runs PostgreSQL as an unprivileged user that must traverse every parent
-    directory. Private parents (pytest's 0700 temp root, which concurrent pytest runs reset at any time)
-    would make initdb fail, so the data then goes to a fresh world-traversable temp directory that
-    ``root/pgdata`` links to.
+    directory (it widens their permissions itself). Under the temp directory that races with pytest, which
+    resets its temp root to 0700 at any time, so a throwaway cluster there goes to a fresh
+    world-traversable temp directory that ``root/pgdata`` links to, removed at exit.
     """
     pgdata = root / "pgdata"
     if os.name != "posix" or os.geteuid() != 0:
@@ -112,13 +112,12 @@ def _pgdata_dir(root: Path) -> Path:
         if pgdata.resolve().is_dir():
             return pgdata.resolve()
         pgdata.unlink()  # dangling (e.g. /tmp was cleaned): start over
-    if pgdata.exists() or all(p.stat().st_mode & stat.S_IXOTH for p in root.parents):
+    throwaway = root.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    if pgdata.exists() or not throwaway or all(p.stat().st_mode & stat.S_IXOTH for p in root.parents):
         return pgdata
     target = Path(tempfile.mkdtemp(prefix="smarter-obs-pg-"))
     pgdata.symlink_to(target, target_is_directory=True)
-    if root.is_relative_to(Path(tempfile.gettempdir()).resolve()):
-        # a throwaway cluster (tests): remove it at exit, after pgserver's own atexit hook stopped it
-        atexit.register(_remove_stopped_cluster, target)
+    atexit.register(_remove_stopped_cluster, target)  # runs after pgserver's own atexit hook stopped it
     return target
 
 
