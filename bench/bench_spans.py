@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SPANS = int(os.environ.get("BENCH_SPANS", "200000"))
-RECEIVER_SPANS = int(os.environ.get("BENCH_RECEIVER_SPANS", "100000"))
+SPANS = int(os.environ.get("BENCH_SPANS", "100000"))
+RECEIVER_SPANS = int(os.environ.get("BENCH_RECEIVER_SPANS", "50000"))
 QUERY_SPANS = int(os.environ.get("BENCH_QUERY_SPANS", "10000000"))
 EXPORT_BATCH = 8192
 SDK_BATCH = 512
@@ -238,7 +238,7 @@ def bench_query(url: str) -> float:
             times.append((time.perf_counter() - started) * 1000)
         return statistics.median(times), result
 
-    raw_ms, raw_result = median_ms(RAW_PANEL, 5)
+    raw_ms, raw_result = median_ms(RAW_PANEL, 3)
     agg_ms, agg_result = median_ms(AGG_PANEL, 9)
     same_counts = [(r[0], r[1], r[2]) for r in raw_result] == [(r[0], r[1], r[2]) for r in agg_result]
     print(f"   per-tool latency panel over {rows:,} spans (generated in {generated:.1f}s; "

@@ -70,6 +70,7 @@ class SpanReceiver:
         )
         self.filtered = 0
         self.rejected = 0
+        self._counters = threading.Lock()
         self._stopping = False
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -140,8 +141,9 @@ class SpanReceiver:
         keep = is_mcp_or_tool_span if self.only_tools else None
         block, accepted, rejected, message = from_otlp(request, keep=keep)
         total = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        self.filtered += total - accepted - rejected
-        self.rejected += rejected
+        with self._counters:  # handler threads run concurrently
+            self.filtered += total - accepted - rejected
+            self.rejected += rejected
         if len(block) and not self.batcher.offer(block):
             return self._unavailable(kind, "span queue is full (ClickHouse unavailable or slow); retry later")
         return 200, kind, encode_response(rejected, message, kind), {}
