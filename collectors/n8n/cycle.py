@@ -12,7 +12,8 @@ state consistent. Per cycle:
    covers what arrived meanwhile: no gap, no duplicate (rows are keyed upserts).
 3. **Gaps**: n8n leaves *running* executions out of lists. Missing ids inside a walk (within ``GAP_WINDOW``
    of its top) are remembered and probed with ``GET /executions/{id}``: found → stored (and re-read while
-   unfinished); 404 for longer than ``GAP_GRACE`` seconds → dropped (deleted or never saved).
+   unfinished); 404 → dropped (deleted or never saved) once the execution above the hole started at least
+   ``GAP_GRACE`` seconds ago (until then n8n may not have committed it yet).
 4. **Unfinished**: stored rows with status new/running/waiting/unknown are re-read by id until they finish
    (many waiting ones: one ``status=waiting`` list first); a 404 deletes the row (n8n deleted the execution).
 5. **Retries**: when a retry succeeds n8n sets ``retrySuccessId`` on the original execution; an original at
@@ -40,7 +41,7 @@ COLLECTOR = "n8n"
 GAP_WINDOW = 10_000  # only ids this close below a walk's top are tracked as gaps (older holes are pruned history)
 MAX_GAPS = 10_000
 MAX_PROBES = 500  # GET /executions/{id} for gaps per cycle; the rest wait for the next cycle
-GAP_GRACE = 30.0  # seconds a gap may 404 before it is dropped: its row may not be committed in n8n yet
+GAP_GRACE = 30.0  # a gap that 404s is dropped once the execution above it is this old (seconds)
 WAITING_LIST_MIN = 50  # from this many stored waiting executions, refresh them with one filtered list
 COMMIT_ROWS = 2000  # rows per transaction while walking (fewer commits; a crash loses at most this much work)
 COMMIT_AFTER = 1.0  # seconds: commit validated rows when the next page is this late
@@ -231,7 +232,8 @@ class N8nCollector:
         else:
             high = last = cursor = None
         pending: list[tuple] = []
-        pending_gaps: list[int] = []
+        pending_gaps: list[tuple[int, float]] = []  # (missing id, since when it must exist if it ever will)
+        last_since = self.clock()  # creation time bound of the execution just above the next gap
         pending_since = 0.0
 
         def flush(done: bool) -> None:
@@ -266,8 +268,8 @@ class N8nCollector:
                 stats.pages += 1
                 done = page.next_cursor is None
                 page_rows: list[tuple] = []
-                page_gaps: list[int] = []
-                page_high, page_last = high, last
+                page_gaps: list[tuple[int, float]] = []
+                page_high, page_last, page_since = high, last, last_since
                 for index, item in enumerate(page.items):
                     where = f"{page.label} data[{index}]"
                     row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
@@ -281,10 +283,11 @@ class N8nCollector:
                     if page_high is None:
                         page_high = eid
                     if page_last is not None and page_last - eid > 1:
-                        page_gaps.extend(range(max(eid + 1, page_high - GAP_WINDOW + 1), page_last))
+                        page_gaps.extend((g, page_since) for g in range(max(eid + 1, page_high - GAP_WINDOW + 1),
+                                                                        page_last))
                     page_rows.append(row)
-                    page_last = eid
-                high, last = page_high, page_last  # the page is valid: it joins the pending batch
+                    page_last, page_since = eid, self._since(row)
+                high, last, last_since = page_high, page_last, page_since  # the page is valid: it joins the batch
                 if high is None:  # nothing above the watermark
                     return
                 if not pending:
@@ -294,7 +297,8 @@ class N8nCollector:
                 stats.read += len(page_rows)
                 if done:
                     if last is not None and last - watermark > 1:  # ids start at 1; the window bounds old holes
-                        pending_gaps.extend(range(max(watermark + 1, high - GAP_WINDOW + 1), last))
+                        pending_gaps.extend((g, last_since) for g in range(max(watermark + 1, high - GAP_WINDOW + 1),
+                                                                           last))
                     flush(done=True)
                     return
                 if len(pending) >= COMMIT_ROWS:
@@ -312,12 +316,21 @@ class N8nCollector:
             finally:
                 stats.changed += writer.changed
 
-    def _add_gaps(self, state: State, gaps: Sequence[int]) -> None:
+    def _since(self, row: tuple) -> float:
+        """When the execution of ``row`` existed at the latest: its start, or now if it has not started.
+
+        A missing id below it was created before it, so once this is ``GAP_GRACE`` old a 404 for the missing
+        id is final (deleted or never saved), and the gap is dropped at the first probe.
+        """
+        started = row[r.EXECUTION_COLUMNS.index("started_at")]
+        now = self.clock()
+        return min(now, started.timestamp()) if started is not None else now
+
+    def _add_gaps(self, state: State, gaps: Sequence[tuple[int, float]]) -> None:
         if not gaps:
             return
-        now = self.clock()
-        for gid in gaps:
-            state.gaps.setdefault(str(gid), now)
+        for gid, since in gaps:
+            state.gaps.setdefault(str(gid), since)
         if len(state.gaps) > MAX_GAPS:
             keep = sorted(state.gaps, key=int, reverse=True)[:MAX_GAPS]
             log.warning("n8n %s: more than %d missing execution ids; forgetting the oldest", self.instance, MAX_GAPS)

@@ -274,3 +274,27 @@ def test_dashboard_queries_from_the_docs_run_on_collected_data(fake: FakeN8n, pg
     assert sum(row[2] for row in hourly) == len(finished)
     assert all(0 <= row[3] <= 1 and row[4] > 0 for row in hourly)
     assert len(slowest) == 10 and slowest[0][2] >= slowest[-1][2]
+
+
+def test_missing_ids_are_probed_once_when_old_and_kept_a_while_when_fresh(pg: str) -> None:
+    """n8n leaves ids unused (executions not saved); old holes cost one 404, fresh ones are re-probed."""
+    with FakeN8n.generate(seed=21, executions=200, hole_rate=0.05) as fake:
+        holes = set(range(1, fake.next_id)) - set(fake.executions)
+        assert holes, "the seed should leave ids n8n did not keep"
+        old = collector(fake, pg, instance="old")
+        old.cycle()
+        assert old.state.gaps == {}  # their neighbours started long ago: one 404 is final
+
+        listed = sorted(i for i, e in fake.executions.items() if e.status != "running")
+        victim = listed[-2]  # just below the newest listed execution
+        now = [fake.executions[listed[-1]].started.timestamp() + 5]
+        fresh = collector(fake, pg, instance="fresh")
+        fresh.clock = lambda: now[0]
+        fake.delete(victim)  # as if n8n had not committed it yet, or never will
+        fresh.cycle()
+        assert str(victim) in fresh.state.gaps  # its neighbour started 5 s "ago": keep probing
+
+        now[0] += 60
+        fresh.cycle()
+        assert str(victim) not in fresh.state.gaps
+        assert stored(pg, "fresh") == fake.expected_rows("fresh")
