@@ -113,5 +113,16 @@ def test_templates_follow_the_convention() -> None:
     for path in sorted(migrations_dir().glob("*.sql")):
         text = path.read_text()
         for line in text.splitlines():
-            if line.startswith(("CREATE TABLE", "CREATE MATERIALIZED VIEW")):
+            if line.startswith(("CREATE TABLE", "CREATE MATERIALIZED VIEW", "CREATE VIEW")):
                 assert "{{ database }}." in line and "{{ on_cluster }}" in line, f"{path.name}: {line}"
+
+
+def test_cluster_ddl_parses_in_clickhouse(clickhouse) -> None:
+    """ClickHouse's own parser accepts every statement rendered for a cluster (no cluster needed)."""
+    statements = [s for m in render(database="otel", cluster="analytics", ttl_days=14) for s in m.statements()]
+    assert statements
+    for statement in statements:
+        formatted = clickhouse.query("SELECT formatQuerySingleLine({q:String})",
+                                     parameters={"q": statement}).result_rows[0][0]
+        if formatted.startswith("CREATE"):
+            assert " ON CLUSTER analytics " in formatted, formatted
