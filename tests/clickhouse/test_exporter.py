@@ -139,3 +139,19 @@ def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(click
     assert exporter.pending == 256
     exporter.shutdown()  # shutdown writes what is held
     assert stored() == 10 * 256 + 100 + 512 and exporter.dropped == 0
+
+
+def test_outage_while_joining_batches_stays_bounded_and_shuts_down() -> None:
+    exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{closed_port()}", timeout=0.3, max_batch=1024,
+                                      max_delay=0.1)
+    spans = make_spans(seed=28, count=256)
+    started = time.monotonic()
+    peak = 0
+    for _ in range(12):  # a loaded processor: full batches back to back
+        assert exporter.export(spans) in (SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+        peak = max(peak, exporter.pending)
+    assert peak < 1024  # joined spans never exceed max_batch (plus one block being inserted)
+    exporter.shutdown(timeout_millis=2000)
+    assert time.monotonic() - started < 15
+    assert exporter.exported == 0 and exporter.dropped == 12 * 256  # every span accounted for
+    assert exporter.export(spans) is SpanExportResult.FAILURE
