@@ -21,6 +21,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,9 @@ def start_embedded(path: str | Path) -> str:
         server = _servers.get(pgdata)
         if server is None:
             try:
-                import pgserver
+                with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset: harmless
+                    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+                    import pgserver
             except ImportError as exc:  # pragma: no cover - the extra is part of [postgres]
                 raise SinkUnavailableError(
                     "the embedded PostgreSQL needs pgserver: pip install 'smarter-obs[postgres]', "
