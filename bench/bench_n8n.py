@@ -32,7 +32,7 @@ def main() -> None:
     from collectors.n8n.cycle import N8nCollector
     from collectors.n8n.source import N8nClient
     from smarter_obs.db.postgres import migrate
-    from smarter_obs.sinks.postgres import connect, start_embedded
+    from smarter_obs.sinks.postgres import connect, start_embedded, stop_embedded
 
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
@@ -42,47 +42,50 @@ def main() -> None:
         url, key, total = parent.recv()
         with tempfile.TemporaryDirectory(prefix="bench-n8n-") as tmp:
             dsn = start_embedded(tmp)
-            migrate(dsn)
+            try:
+                migrate(dsn)
 
-            # baseline 1: read every page, map the rows, store nothing
-            client = N8nClient(url, key)
-            started = time.perf_counter()
-            items, cursor, page_no = [], None, 0
-            while True:
-                page_no += 1
-                page = client.executions_page(cursor, 250, page_no)
-                items.extend(page.items)
-                if not page.next_cursor:
-                    break
-                cursor = page.next_cursor
-            types = {row[1]: row[6] for p in client.workflows() for row in
-                     (r.workflow_row(i, instance="bench", where="bench") for i in p.items)}
-            rows = [r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items]
-            fetch_s = time.perf_counter() - started
-
-            # baseline 2: plain COPY of the same rows into an empty table without keys
-            with connect(dsn) as conn:
-                conn.execute("CREATE TABLE copy_baseline (LIKE n8n_executions INCLUDING DEFAULTS)")
+                # baseline 1: read every page, map the rows, store nothing
+                client = N8nClient(url, key)
                 started = time.perf_counter()
-                columns = ", ".join(r.EXECUTION_COLUMNS)
-                with conn.transaction(), conn.cursor() as cur, cur.copy(
-                        f"COPY copy_baseline ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                copy_s = time.perf_counter() - started
+                items, cursor, page_no = [], None, 0
+                while True:
+                    page_no += 1
+                    page = client.executions_page(cursor, 250, page_no)
+                    items.extend(page.items)
+                    if not page.next_cursor:
+                        break
+                    cursor = page.next_cursor
+                types = {row[1]: row[6] for p in client.workflows() for row in
+                         (r.workflow_row(i, instance="bench", where="bench") for i in p.items)}
+                rows = [r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items]
+                fetch_s = time.perf_counter() - started
 
-            # the collector: full backfill, then a rerun with nothing new
-            collector = N8nCollector(N8nClient(url, key), dsn, instance="bench", page_size=250)
-            started = time.perf_counter()
-            first = collector.cycle()
-            backfill_s = time.perf_counter() - started
-            started = time.perf_counter()
-            second = collector.cycle()
-            rerun_s = time.perf_counter() - started
-            with connect(dsn) as conn:
-                stored, distinct = conn.execute(
-                    "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'").fetchone()
-            collector.close()
+                # baseline 2: plain COPY of the same rows into an empty table without keys
+                with connect(dsn) as conn:
+                    conn.execute("CREATE TABLE copy_baseline (LIKE n8n_executions INCLUDING DEFAULTS)")
+                    started = time.perf_counter()
+                    columns = ", ".join(r.EXECUTION_COLUMNS)
+                    with conn.transaction(), conn.cursor() as cur, cur.copy(
+                            f"COPY copy_baseline ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    copy_s = time.perf_counter() - started
+
+                # the collector: full backfill, then a rerun with nothing new
+                collector = N8nCollector(N8nClient(url, key), dsn, instance="bench", page_size=250)
+                started = time.perf_counter()
+                first = collector.cycle()
+                backfill_s = time.perf_counter() - started
+                started = time.perf_counter()
+                second = collector.cycle()
+                rerun_s = time.perf_counter() - started
+                with connect(dsn) as conn:
+                    stored, distinct = conn.execute(
+                        "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'").fetchone()
+                collector.close()
+            finally:
+                stop_embedded(tmp)  # before the directory goes away
     finally:
         parent.send("stop")
         server.join(timeout=10)

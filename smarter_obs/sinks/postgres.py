@@ -32,7 +32,8 @@ from smarter_obs.errors import SinkError, SinkUnavailableError
 if TYPE_CHECKING:  # psycopg is imported lazily: `import smarter_obs` must stay cheap
     import psycopg
 
-__all__ = ["connect", "embedded_dsn", "redact_dsn", "resolve_dsn", "sink_errors", "start_embedded", "upsert"]
+__all__ = ["connect", "embedded_dsn", "redact_dsn", "resolve_dsn", "sink_errors", "start_embedded", "stop_embedded",
+           "upsert"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,15 @@ def start_embedded(path: str | Path) -> str:
                 ) from exc
             _servers[pgdata] = server
     return server.get_uri()
+
+
+def stop_embedded(path: str | Path) -> None:
+    """Stop the embedded server started by :func:`start_embedded` for ``path`` (if this process runs it)."""
+    pgdata = _pgdata_dir(Path(path).expanduser().absolute())
+    with _servers_lock:
+        server = _servers.pop(pgdata, None)
+    if server is not None:
+        server.cleanup()
 
 
 def _pgdata_dir(root: Path) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from smarter_obs.cli import main
 from smarter_obs.db.postgres import MIGRATIONS_TABLE, migrate
 from smarter_obs.errors import SinkError, SinkUnavailableError
-from smarter_obs.sinks.postgres import connect, redact_dsn, sink_errors, upsert
+from smarter_obs.sinks.postgres import connect, embedded_dsn, redact_dsn, sink_errors, stop_embedded, upsert
 
 COLUMNS = ("k", "name", "n")
 
@@ -93,6 +93,12 @@ def test_embedded_default_lives_under_smarter_obs_home(tmp_path: Path, monkeypat
     with connect(None) as c:
         data_dir = c.execute("SHOW data_directory").fetchone()[0]
     assert Path(data_dir).resolve() == (tmp_path / "home" / "postgres" / "pgdata").resolve()
+    dsn = embedded_dsn()
+
+    stop_embedded(tmp_path / "home" / "postgres")
+
+    with pytest.raises(SinkUnavailableError, match="cannot connect"):
+        connect(dsn, connect_timeout=2)
 
 
 def test_migrate_is_versioned_and_idempotent(postgres_dsn: str) -> None:
