@@ -144,7 +144,11 @@ class SpanReceiver:
         with self._counters:  # handler threads run concurrently
             self.filtered += total - accepted - rejected
             self.rejected += rejected
-        if len(block) and not self.batcher.offer(block):
+        try:
+            queued = self.batcher.offer(block)
+        except RuntimeError:  # the batcher closed while this request was being decoded
+            return self._unavailable(kind, "receiver is shutting down")
+        if not queued:
             return self._unavailable(kind, "span queue is full (ClickHouse unavailable or slow); retry later")
         return 200, kind, encode_response(rejected, message, kind), {}
 
