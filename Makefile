@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## Create .venv and install smarter-obs with every extra and the test tools
 
+demo: $(STAMP)  ## Run the telemetry path end to end on the embedded stores (.smarter-obs/) and print the results
+	$(BIN)/smarter-obs demo
+
 test: $(STAMP)  ## Run the whole test suite (starts embedded ClickHouse, PostgreSQL and a mock Kafka itself)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -52,8 +52,11 @@ def cli(verbose: int) -> None:
       smarter-obs collect redpanda --bootstrap localhost:9092 --once
       smarter-obs collect n8n --url https://n8n.example.com --once
     """
-    level = logging.WARNING - 10 * min(verbose + 1, 2)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Our own progress at INFO by default; third-party chatter (pgserver, drivers) only with -v.
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("smarter_obs", "collectors"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 @cli.group(cls=LazyGroup, lazy=_COLLECTORS)
@@ -62,6 +65,7 @@ def collect() -> None:
 
 
 cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
+cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
 
 
 def main(argv: list[str] | None = None) -> int:
