@@ -259,8 +259,9 @@ def child() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-spans-") as tmp:
         url = f"chdb://{tmp}/ch"
         migrate(url, database="bench")
-        print(f"   ({os.cpu_count()} CPUs; {SPANS:,} exporter spans, {RECEIVER_SPANS:,} receiver spans, "
-              f"{QUERY_SPANS:,} query spans)", flush=True)
+        load = os.getloadavg()[0]
+        print(f"   ({os.cpu_count()} CPUs, load average {load:.1f} at start; {SPANS:,} exporter spans, "
+              f"{RECEIVER_SPANS:,} receiver spans, {QUERY_SPANS:,} query spans)", flush=True)
         bench_exporter(url)
         sys.stdout.flush()
         bench_receiver(url)
