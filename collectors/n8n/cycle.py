@@ -186,8 +186,10 @@ class N8nCollector:
                 self._walk(conn, state, types, stats, resume=True)
             except CursorRejectedError as exc:  # this n8n does not take our resume cursor: walk from the top
                 log.warning("%s; restarting the interrupted backfill from the newest execution", exc)
+                from smarter_obs.sinks.postgres import sink_errors
+
                 state.walk = None
-                with conn.transaction():
+                with sink_errors("write collector_state", table="collector_state"), conn.transaction():
                     self._save_state(conn, state)
         if not self.stop.is_set():
             self._walk(conn, state, types, stats, resume=False)
