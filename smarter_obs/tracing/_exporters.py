@@ -18,6 +18,7 @@ import inspect
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -252,6 +253,15 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
                 self._batch_processor.emit(span)
             return
         self._batch_processor.emit(span)
+
+    def force_flush(self, timeout_millis: int | None = None) -> bool:
+        # The SDK's processor exports its queue but never asks the exporter to flush; exporters that
+        # join batches (ClickHouse) would keep the last full batch back for up to their linger time.
+        timeout = self._default_timeout_ms if timeout_millis is None else max(0, int(timeout_millis))
+        deadline = time.monotonic() + timeout / 1000
+        flushed = self._batch_processor.force_flush(timeout_millis=timeout)
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        return self.counting_exporter.force_flush(remaining) and bool(flushed)
 
     def shutdown(self, timeout_millis: float | None = None) -> None:  # type: ignore[override]
         timeout = self._default_timeout_ms if timeout_millis is None else max(0.0, timeout_millis)

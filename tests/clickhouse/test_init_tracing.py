@@ -59,3 +59,15 @@ def test_otel_traces_exporter_env_selects_clickhouse(clickhouse, chdb_url, click
     assert telemetry.force_flush(10)
     assert clickhouse.query("SELECT ServiceName, count() FROM otel_traces GROUP BY ServiceName").result_rows == [
         ("env-service", 10)]
+
+
+def test_force_flush_writes_a_burst_that_ends_on_a_full_batch(clickhouse, chdb_url, clickhouse_database,
+                                                              monkeypatch) -> None:
+    # The batch processor hands the exporter only full batches here; the exporter joins them for bigger
+    # inserts, so Telemetry.force_flush must reach through to the exporter.
+    monkeypatch.setenv("SMARTER_OBS_CLICKHOUSE_DATABASE", clickhouse_database)
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "128")
+    telemetry = smarter_obs.init_tracing("burst", exporter="clickhouse", endpoint=chdb_url)
+    call_tools(128)  # 256 spans = two full batches back to back: the second is joined, held back
+    assert telemetry.force_flush(10)
+    assert clickhouse.query("SELECT count() FROM otel_traces").result_rows == [(256,)]
