@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from smarter_obs import settings
 from smarter_obs.errors import ConfigError, MigrationError
 
 _FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def provisioning_dir(kind: str, env_name: str) -> Path:
+    """The migration directory for ``kind`` (``clickhouse``/``postgres``).
+
+    ``$env_name`` if set; else ``provisioning/<kind>`` of the source checkout (editable installs, the
+    canonical tree); else the copy a wheel installs under ``<prefix>/share/smarter-obs/provisioning/<kind>``.
+    """
+    override = settings.env(env_name)
+    candidates = [Path(override)] if override else [
+        Path(__file__).resolve().parents[2] / "provisioning" / kind,
+        Path(sys.prefix) / "share" / "smarter-obs" / "provisioning" / kind,
+    ]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        f"{kind} migrations not found (looked in {', '.join(map(str, candidates))}); "
+        f"set {env_name} to a provisioning/{kind} directory",
+        setting=env_name,
+    )
 
 
 @dataclass(frozen=True)

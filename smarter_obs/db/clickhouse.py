@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smarter_obs import settings
-from smarter_obs.db._runner import Migration, MigrationReport, discover, run
+from smarter_obs.db._runner import Migration, MigrationReport, discover, provisioning_dir, run
 from smarter_obs.errors import ConfigError, MigrationError
 from smarter_obs.sinks.clickhouse import (
     connect,
@@ -47,18 +47,8 @@ _REPLICA_ARGS = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
 def migrations_dir() -> Path:
-    """``provisioning/clickhouse`` of the source tree (the canonical location), or the env override."""
-    override = settings.env(SMARTER_OBS_CLICKHOUSE_MIGRATIONS)
-    candidates = [Path(override)] if override else []
-    candidates.append(Path(__file__).resolve().parents[2] / "provisioning" / "clickhouse")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError(
-        f"ClickHouse migration templates not found (looked in {', '.join(map(str, candidates))}); "
-        f"set {SMARTER_OBS_CLICKHOUSE_MIGRATIONS} to the provisioning/clickhouse directory",
-        setting=SMARTER_OBS_CLICKHOUSE_MIGRATIONS,
-    )
+    """The ClickHouse migration templates (``$SMARTER_OBS_CLICKHOUSE_MIGRATIONS`` or ``provisioning/clickhouse``)."""
+    return provisioning_dir("clickhouse", SMARTER_OBS_CLICKHOUSE_MIGRATIONS)
 
 
 def _resolve_ttl(ttl_days: int | None) -> int:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from smarter_obs.db._runner import Migration, MigrationReport, discover, run
+from smarter_obs.db._runner import Migration, MigrationReport, discover, provisioning_dir, run
 
-__all__ = ["MIGRATIONS_DIR", "MIGRATIONS_TABLE", "migrate", "migrations_dir"]
+__all__ = ["MIGRATIONS_TABLE", "migrate", "migrations_dir"]
 
-#: The canonical migration tree in the source checkout (not duplicated as package data).
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "provisioning" / "postgres"
-#: Overrides MIGRATIONS_DIR, e.g. for a non-editable install.
+#: Overrides the migration directory (default: provisioning/postgres, or the copy a wheel installs).
 MIGRATIONS_ENV = "SMARTER_OBS_POSTGRES_MIGRATIONS"
 MIGRATIONS_TABLE = "smarter_obs_migrations"
 # Arbitrary constant: the advisory-lock key that serialises smarter-obs migrations on one database.
@@ -62,15 +60,8 @@ class _PostgresBackend:
 
 
 def migrations_dir() -> Path:
-    """``$SMARTER_OBS_POSTGRES_MIGRATIONS`` or ``provisioning/postgres`` of the source tree."""
-    from smarter_obs import settings
-    from smarter_obs.errors import ConfigError
-
-    directory = Path(settings.env(MIGRATIONS_ENV) or MIGRATIONS_DIR)
-    if not directory.is_dir():
-        raise ConfigError(f"PostgreSQL migrations not found in {directory}: set {MIGRATIONS_ENV} to the "
-                          "provisioning/postgres directory of a smarter-obs checkout", setting=MIGRATIONS_ENV)
-    return directory
+    """The PostgreSQL migrations (``$SMARTER_OBS_POSTGRES_MIGRATIONS`` or ``provisioning/postgres``)."""
+    return provisioning_dir("postgres", MIGRATIONS_ENV)
 
 
 def migrate(dsn: str | None = None, *, progress: Callable[[str], None] | None = None) -> MigrationReport:

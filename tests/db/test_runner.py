@@ -82,3 +82,16 @@ def test_failed_migration_names_the_file_and_keeps_the_server_message(tmp_path: 
     assert "0002_bad.sql" in str(info.value) and "Syntax error" in str(info.value)
     assert info.value.version == 2
     assert set(backend.versions) == {1}  # nothing after the failure ran
+
+
+def test_provisioning_dir_prefers_the_env_override_and_names_it_when_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smarter_obs.db._runner import provisioning_dir
+
+    monkeypatch.setenv("X_MIGRATIONS", str(tmp_path))
+    assert provisioning_dir("clickhouse", "X_MIGRATIONS") == tmp_path
+    monkeypatch.setenv("X_MIGRATIONS", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="X_MIGRATIONS"):
+        provisioning_dir("clickhouse", "X_MIGRATIONS")
+    monkeypatch.delenv("X_MIGRATIONS")
+    assert provisioning_dir("postgres", "X_MIGRATIONS").parts[-2:] == ("provisioning", "postgres")
