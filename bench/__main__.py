@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         try:
             importlib.import_module(f"bench.bench_{name}").main()
-        except Exception as exc:  # one broken benchmark must not hide the others
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             failed += 1
             print(f"   FAILED: {type(exc).__name__}: {exc}", flush=True)
         print(f"   ({time.perf_counter() - started:.1f}s)", flush=True)

@@ -85,16 +85,16 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
             " GROUP BY topic ORDER BY topic",
             {"db": sink.database, "group": GROUP},
         )
-    echo("  MCP tools (service %s):" % TOOLS_SERVICE)
-    echo("    %-16s %6s %6s %9s" % ("tool", "calls", "errors", "p95 ms"))
+    echo(f"  MCP tools (service {TOOLS_SERVICE}):")
+    echo(f"    {'tool':<16} {'calls':>6} {'errors':>6} {'p95 ms':>9}")
     for name, n, errors, p95 in tools:
-        echo("    %-16s %6d %6d %9.2f" % (name, n, errors, p95))
+        echo(f"    {name:<16} {n:>6d} {errors:>6d} {p95:>9.2f}")
     echo("  Messages produced per topic between the two collector cycles (end-offset deltas):")
     for topic, messages in topics:
-        echo("    %-20s %6d" % (topic, messages))
+        echo(f"    {topic:<20} {messages:>6d}")
     echo(f"  Consumer lag of group {GROUP!r} (latest cycle):")
     for topic, total, committed, partitions in lag:
-        echo("    %-20s lag %5d   committed partitions %d/%d" % (topic, total, committed, partitions))
+        echo(f"    {topic:<20} lag {total:>5d}   committed partitions {committed}/{partitions}")
     echo("Stores live under .smarter-obs/; run `smarter-obs db migrate --help` and `smarter-obs collect --help`.")
     return {"tools": tools, "topics": topics, "lag": lag, "tool_errors": tool_errors}
 
@@ -188,6 +188,6 @@ def _run_kafka_traffic(sink: Any, *, seed: int) -> None:
     consumer.close()
     collector.cycle()
     # Clients first, the cluster last: otherwise librdkafka reports every broker disconnect.
-    del collector, producer, consumer
+    collector = producer = consumer = None
     gc.collect()
     owner.flush(1)

@@ -71,7 +71,7 @@ def run_loop(
         except Exception as exc:  # a bug or an unexpected driver error must not end a long-running collector
             if once:
                 raise
-            log.exception("%s cycle failed: %s", name, exc)
+            log.exception("%s cycle failed", name)
             outcome = CycleOutcome(ok=False, message=str(exc))
         if once:
             return 0 if outcome.ok else 1

@@ -25,7 +25,7 @@ _COLLECTORS = {
 class LazyGroup(click.Group):
     """A group whose subcommands live in other modules, given as ``name → "module:attr"``."""
 
-    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = lazy or {}
 
