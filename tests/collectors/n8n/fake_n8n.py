@@ -281,6 +281,9 @@ class FakeN8n:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeN8n:
+        if self.validate:  # load the schemas here, so a missing spec fails the test, not a request thread
+            for operation in (n8n_spec.EXECUTIONS, n8n_spec.EXECUTION, n8n_spec.WORKFLOWS):
+                n8n_spec.response_validator(operation)
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
