@@ -53,17 +53,18 @@ class _ProxyTracer(trace.Tracer):
         self._proxy = proxy
         self._args = args
         self._kwargs = kwargs
-        self._generation = -1
-        self._tracer: trace.Tracer = trace.NoOpTracer()
+        # (generation, tracer) replaced as one object: two threads refreshing at once around a swap must
+        # not leave a new generation paired with the old provider's tracer.
+        self._cached: tuple[int, trace.Tracer] = (-1, trace.NoOpTracer())
 
     def _real(self) -> trace.Tracer:
-        generation, delegate = self._proxy._generation, self._proxy._delegate
-        if generation != self._generation:
-            self._tracer = (
-                delegate.get_tracer(*self._args, **self._kwargs) if delegate else trace.NoOpTracer()
-            )
-            self._generation = generation
-        return self._tracer
+        generation, tracer = self._cached
+        # Generation before delegate: set_delegate writes them in the opposite order.
+        current, delegate = self._proxy._generation, self._proxy._delegate
+        if current != generation:
+            tracer = delegate.get_tracer(*self._args, **self._kwargs) if delegate else trace.NoOpTracer()
+            self._cached = (current, tracer)
+        return tracer
 
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._real().start_span(*args, **kwargs)
