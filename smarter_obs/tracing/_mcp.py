@@ -35,12 +35,25 @@ ERROR_TYPE = "error.type"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_tracer: tuple[trace.TracerProvider, trace.Tracer] | None = None
+
+
 def _get_tracer() -> trace.Tracer:
-    # Looked up per call (cheap) rather than cached: a cached API tracer would stay bound to whichever
-    # provider was global at first use, which breaks after a test resets the globals.
+    """The helpers' tracer, cached per global provider (asking the SDK for a tracer on every tool call
+    costs more than the span itself). smarter-obs's own global proxy hands out tracers that follow
+    ``init_tracing``/``shutdown``; the API's placeholder provider (nothing global yet) is never cached, as
+    its tracers stay bound to the first provider set and tests reset the global."""
+    global _tracer
+    provider = trace.get_tracer_provider()
+    cached = _tracer
+    if cached is not None and cached[0] is provider:
+        return cached[1]
     from smarter_obs import __version__
 
-    return trace.get_tracer("smarter_obs.mcp", __version__)
+    tracer = provider.get_tracer("smarter_obs.mcp", __version__)
+    if not isinstance(provider, trace.ProxyTracerProvider):
+        _tracer = (provider, tracer)
+    return tracer
 
 
 def format_arguments(arguments: Any) -> str:
