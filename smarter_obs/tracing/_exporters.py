@@ -200,6 +200,10 @@ class CountingExporter(SpanExporter):
         return result
 
     def shutdown(self, timeout_millis: float = 30000) -> None:
+        if self._pid != os.getpid() and self.spec.instance is None:
+            # A forked child that never exported: the exporter, its held spans and connections are the
+            # parent's; shutting the copy down would write the parent's spans again.
+            return
         inner = self._inner
         with _Quiet():
             try:

@@ -9,11 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import smarter_obs
-from smarter_obs.tracing import _stats
+from smarter_obs.tracing import _exporters, _stats
 from tests.tracing.otlp_receiver import OtlpReceiver, closed_port_url
 
 
@@ -205,6 +207,43 @@ def test_spans_ended_in_a_forked_child_are_exported_by_the_child(monkeypatch: py
         telemetry.force_flush(timeout=10)
         names = [s.name for s in receiver.wait_for(3, timeout=10)]
         assert names.count("parent work") == 1
+
+
+class _ProcessNotingExporter(SpanExporter):
+    """A registry exporter that notes "built in PID, shut down in PID" in ``log`` when shut down."""
+
+    log: Path
+
+    def __init__(self) -> None:
+        self.built_in = os.getpid()
+
+    def export(self, spans: object) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self.log.open("a") as out:
+            out.write(f"{self.built_in} {os.getpid()}\n")
+
+
+def _idle_child() -> None:
+    """Ends no span; leaves through multiprocessing's os._exit (the finalizer shuts tracing down)."""
+
+
+def test_a_forked_child_never_shuts_down_the_exporter_its_parent_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The parent's exporter may hold spans and connections (the ClickHouse exporter joins batches): a child
+    # shutting down its copy would write the parent's spans a second time over the parent's connection.
+    monkeypatch.setattr(_ProcessNotingExporter, "log", tmp_path / "shutdowns", raising=False)
+    monkeypatch.setitem(_exporters.REGISTRY, "console", lambda spec: _ProcessNotingExporter())
+    smarter_obs.init_tracing("forking-service", exporter="console")
+    child = multiprocessing.get_context("fork").Process(target=_idle_child)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    smarter_obs.shutdown()
+    shutdowns = [tuple(map(int, line.split())) for line in (tmp_path / "shutdowns").read_text().splitlines()]
+    assert shutdowns == [(os.getpid(), os.getpid())]
 
 
 _PREFORK_SCRIPT = textwrap.dedent(
