@@ -124,9 +124,14 @@ def kafka_properties(cli_values: Iterable[str] = (), environ: Mapping[str, str] 
     return props
 
 
+def is_secret_property(key: str) -> bool:
+    """True for librdkafka properties whose values must never be shown (passwords, keys, tokens)."""
+    return any(w in key for w in _SECRET_WORDS)
+
+
 def redact_properties(props: Mapping[str, str]) -> dict[str, str]:
     """``props`` with secret values masked, for logs."""
-    return {k: ("***" if any(w in k for w in _SECRET_WORDS) else v) for k, v in props.items()}
+    return {k: ("***" if is_secret_property(k) else v) for k, v in props.items()}
 
 
 def validate_bootstrap(value: str | None) -> str:

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smarter_obs.errors import SourceAuthError, SourceError, SourceUnavailableError
+from collectors.redpanda_lag.config import is_secret_property
+from smarter_obs.errors import ConfigError, SourceAuthError, SourceError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("collectors.redpanda_lag.librdkafka")
@@ -106,7 +107,15 @@ class KafkaSource:
             "error_cb": self._on_error,
         }
         self._auth_error: str | None = None
-        self._admin = AdminClient(config)
+        try:
+            self._admin = AdminClient(config)
+        except KafkaException as exc:  # an unknown property or an invalid value: librdkafka names it
+            message = _describe(exc)
+            for key, value in (properties or {}).items():
+                if value and is_secret_property(key):
+                    message = message.replace(value, "***")
+            raise ConfigError(f"the Kafka client settings were rejected ({message}); fix that -X/--kafka-property "
+                              "or SMARTER_OBS_KAFKA_<NAME> setting", setting="--kafka-property") from None
 
     def _on_error(self, err: Any) -> None:
         """librdkafka's client-level errors (delivered by poll): remember authentication/TLS failures, which
@@ -186,6 +195,9 @@ class KafkaSource:
         """Group ids the cluster knows, or None when the broker cannot list groups (ListGroups unsupported)."""
         try:
             result = self._admin.list_consumer_groups(request_timeout=self.timeout).result(self.timeout + 5)
+        except concurrent.futures.TimeoutError:
+            raise SourceUnavailableError(f"consumer groups not listed by {self.bootstrap} within {self.timeout:g}s",
+                                         source="kafka") from None
         except self._errors as exc:
             if _error_name(exc) in _UNSUPPORTED:
                 return None
@@ -212,6 +224,10 @@ class KafkaSource:
         for group, future in futures.items():
             try:
                 desc = future.result(0)
+            except concurrent.futures.TimeoutError:
+                log.debug("describing group %s: no answer within %gs", group, self.timeout)
+                out[group] = None
+                continue
             except self._errors as exc:
                 if _error_name(exc) not in _UNSUPPORTED:
                     log.debug("describing group %s failed: %s", group, _describe(exc))

@@ -112,3 +112,15 @@ def test_store_without_the_kafka_tables_says_to_migrate(mock_cluster, kafka, chd
                  "--database", "never_migrated", "--once", "--group", "g"])
     assert code == 1
     assert "smarter-obs db migrate" in capsys.readouterr().err
+
+
+def test_rejected_kafka_property_is_named_without_showing_secrets(clickhouse, chdb_url, capsys,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_PASSWORD", "hunter2-secret")
+    code = main(["collect", "redpanda", "--bootstrap", dead_address(), "--clickhouse", chdb_url,
+                 "--database", clickhouse.database, "--once", "-X", "security.protocol=bogus"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert '"bogus"' in err and "security.protocol" in err
+    assert "hunter2-secret" not in err
