@@ -131,13 +131,11 @@ class Telemetry:
         provider: Any = None,
         processors: Sequence[CountingBatchSpanProcessor] = (),
         mode: str = "sdk",
-        instance_id: str | None = None,
     ) -> None:
         self._config = config
         self._provider = provider
         self._processors = list(processors)
         self._mode = mode
-        self._instance_id = instance_id
         self._closed = False
         self._atexit: Any = None
 
@@ -248,7 +246,6 @@ class Telemetry:
 
         attrs = process_attributes()
         attrs["service.instance.id"] = user_instance_id(self._config) or new_instance_id()
-        self._instance_id = str(attrs["service.instance.id"])
         update = getattr(self._provider, "_update_resource", None)
         if update is not None:
             update(Resource(attrs))
@@ -405,7 +402,7 @@ def _build(config: TracingConfig) -> Telemetry:
         processor = CountingBatchSpanProcessor(exporter, config.batch)
         provider.add_span_processor(processor)
         processors.append(processor)
-    telemetry = Telemetry(config, provider=provider, processors=processors, instance_id=instance_id)
+    telemetry = Telemetry(config, provider=provider, processors=processors)
     if not config.exporters:
         once(
             logging.INFO,
