@@ -242,10 +242,10 @@ class Telemetry:
             return
         from opentelemetry.sdk.resources import Resource
 
-        from smarter_obs.tracing._resource import new_instance_id, process_attributes, user_instance_id
+        from smarter_obs.tracing._resource import instance_id, process_attributes
 
         attrs = process_attributes()
-        attrs["service.instance.id"] = user_instance_id(self._config) or new_instance_id()
+        attrs["service.instance.id"] = instance_id(self._config)
         update = getattr(self._provider, "_update_resource", None)
         if update is not None:
             update(Resource(attrs))
@@ -381,13 +381,12 @@ def _build(config: TracingConfig) -> Telemetry:
         ExporterUnavailable,
         install_quiet_filter,
     )
-    from smarter_obs.tracing._resource import build_resource, new_instance_id, user_instance_id
+    from smarter_obs.tracing._resource import build_resource
     from smarter_obs.tracing._stats import DeliveryStats
 
-    instance_id = user_instance_id(config) or new_instance_id()
     provider = TracerProvider(
         sampler=_sampler(config),
-        resource=build_resource(config, instance_id),
+        resource=build_resource(config),
         shutdown_on_exit=False,  # our own atexit hook flushes with a bounded timeout
     )
     install_quiet_filter()

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from smarter_obs.tracing._config import TracingConfig
 
 
-def new_instance_id() -> str:
-    return str(uuid.uuid4())
+def instance_id(config: TracingConfig) -> str:
+    """The ``service.instance.id`` the user configured, else a fresh UUIDv4 (called again after fork)."""
+    value = dict(config.resource_attributes).get("service.instance.id")
+    return str(uuid.uuid4()) if value is None else str(value)
 
 
 def process_attributes() -> dict[str, Any]:
@@ -58,16 +60,10 @@ def detected_attributes() -> dict[str, Any]:
     return attrs
 
 
-def build_resource(config: TracingConfig, instance_id: str) -> Resource:
+def build_resource(config: TracingConfig) -> Resource:
     from opentelemetry.sdk.resources import Resource
 
     attrs = detected_attributes()
-    attrs["service.instance.id"] = instance_id
+    attrs["service.instance.id"] = instance_id(config)
     attrs.update({k: list(v) if isinstance(v, tuple) else v for k, v in config.resource_attributes})
     return Resource(attrs)
-
-
-def user_instance_id(config: TracingConfig) -> str | None:
-    """The ``service.instance.id`` the user configured, if any."""
-    value = dict(config.resource_attributes).get("service.instance.id")
-    return None if value is None else str(value)
