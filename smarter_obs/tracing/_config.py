@@ -65,6 +65,14 @@ class ExporterSpec:
     timeout: float | None = None
     instance: Any = None
 
+    def __repr__(self) -> str:
+        # Configs are public (``Telemetry.config``) and end up in logs: no headers, no URL credentials.
+        endpoint = redact(self.endpoint) if self.endpoint else None
+        return (
+            f"ExporterSpec(name={self.name!r}, endpoint={endpoint!r}, protocol={self.protocol!r}, "
+            f"timeout={self.timeout!r}, instance={self.instance!r})"
+        )
+
     def describe(self) -> str:
         """Human label for logs: never includes headers or URL credentials."""
         if self.instance is not None:
