@@ -21,7 +21,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from collectors.redpanda_lag import status as st
 from collectors.redpanda_lag.config import LagConfig
@@ -69,11 +68,6 @@ class CycleResult:
     @property
     def lag_rows(self) -> int:
         return len(self.lags)
-
-
-def _columns(rows: list[tuple], width: int) -> list[Any]:
-    """Rows → columns, the sink's fast path (transposed in C by zip)."""
-    return list(zip(*rows, strict=True)) if rows else [[] for _ in range(width)]
 
 
 class _Window:
@@ -190,10 +184,9 @@ class LagCollector:
             log.warning("Kafka bootstrap servers %s reachable again", self.config.bootstrap)
             self._source_failing = False
         try:
-            written = self.sink.write(PARTITION_TABLE, PARTITION_COLUMNS,
-                                      _columns(result.partitions, len(PARTITION_COLUMNS)))
-            written += self.sink.write(LAG_TABLE, LAG_COLUMNS, _columns(result.lags, len(LAG_COLUMNS)))
-            written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, _columns(result.groups, len(GROUP_COLUMNS)))
+            written = self.sink.write(PARTITION_TABLE, PARTITION_COLUMNS, result.partitions, columnar=False)
+            written += self.sink.write(LAG_TABLE, LAG_COLUMNS, result.lags, columnar=False)
+            written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, result.groups, columnar=False)
         except SinkError as exc:
             message = str(exc)
             if _MISSING_SCHEMA.search(message):
@@ -222,13 +215,13 @@ class LagCollector:
 
     def _write_cycle(self, ts: datetime, started: float, *, ok: bool, error: str,
                      result: CycleResult | None = None) -> None:
-        row = [ts, self.config.cluster, self.config.bootstrap, ok, error,
+        row = (ts, self.config.cluster, self.config.bootstrap, ok, error,
                (time.monotonic() - started) * 1000.0,
                len(result.partitions) if result else 0, result.partitions_failed if result else 0,
                len(result.groups) if result else 0, result.groups_failed if result else 0,
-               result.lag_rows if result else 0]
+               result.lag_rows if result else 0)
         try:
-            self.sink.write(CYCLE_TABLE, CYCLE_COLUMNS, [[v] for v in row])
+            self.sink.write(CYCLE_TABLE, CYCLE_COLUMNS, [row], columnar=False)
         except SinkError as exc:
             if not self._sink_failing:
                 log.error("recording the collection cycle in ClickHouse failed: %s", exc)
@@ -349,7 +342,7 @@ class LagCollector:
             active = None
 
         append = result.lags.append
-        rules, windows, tables = self.rules, self.windows, self.tables
+        rules, tables = self.rules, self.tables
         statuses: list[str] = []
         total_lag = max_lag = 0
         max_topic, max_partition, max_seconds = "", -1, None
@@ -369,11 +362,8 @@ class LagCollector:
                     lag = end - c if end > c else 0
                     retained = max(end - max(c, start), 0)
                     seconds = tables[key].lag_seconds(c, now)
-                window = windows.get((group, topic, key[1]))
-                if window is None:
-                    window = windows[(group, topic, key[1])] = _Window(rules.window)
-                window.committed.append(c)
-                window.lags.append(lag)
+                window = self._window((group, topic, key[1]))
+                window.add(c, lag)
                 status = st.partition_status(window.committed, window.lags, rules, group_active=active)
                 statuses.append(status)
                 if lag is not None:
