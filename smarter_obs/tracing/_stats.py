@@ -43,14 +43,13 @@ class TelemetryStats:
 class DeliveryStats:
     """Thread-safe counters for one exporter pipeline plus its log throttle."""
 
-    def __init__(self, label: str, *, interval: float | None = None) -> None:
+    def __init__(self, label: str) -> None:
         self.label = label
-        self._interval = REPORT_INTERVAL_S if interval is None else interval
-        self._lock = threading.Lock()
+        self._interval = REPORT_INTERVAL_S
         self.reset()
 
     def reset(self) -> None:
-        """Zero everything (a forked child starts its own accounting)."""
+        """Zero everything (a forked child starts its own accounting, with a lock no thread holds)."""
         self._lock = threading.Lock()
         self.exported = 0
         self.dropped = 0
