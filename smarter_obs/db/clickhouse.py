@@ -72,14 +72,22 @@ def _resolve_cluster(cluster: str | None) -> str | None:
     return validate_identifier(name, "cluster name", setting=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER)
 
 
+def _on_cluster(cluster: str | None) -> str:
+    return f" ON CLUSTER {quote_identifier(cluster)}" if cluster else ""
+
+
+def _engine(cluster: str | None, name: str, *params: str) -> str:
+    if cluster:
+        return f"Replicated{name}({', '.join((_REPLICA_ARGS, *params))})"
+    return f"{name}({', '.join(params)})"
+
+
 def render_template(text: str, *, database: str, ttl_days: int, cluster: str | None) -> str:
     """Render one template with already-validated values."""
     import jinja2
 
     def engine(name: str, *params: str) -> str:
-        if cluster:
-            return f"Replicated{name}({', '.join((_REPLICA_ARGS, *params))})"
-        return f"{name}({', '.join(params)})"
+        return _engine(cluster, name, *params)
 
     def ttl(expression: str) -> str:
         return f"TTL {expression} + toIntervalDay({ttl_days})" if ttl_days > 0 else ""
@@ -88,7 +96,7 @@ def render_template(text: str, *, database: str, ttl_days: int, cluster: str | N
     template = env.from_string(text)
     return template.render(
         database=quote_identifier(database),
-        on_cluster=f" ON CLUSTER {quote_identifier(cluster)}" if cluster else "",
+        on_cluster=_on_cluster(cluster),
         ttl_days=ttl_days,
         engine=engine,
         ttl=ttl,
@@ -126,9 +134,8 @@ class _ClickHouseBackend:
         self.client = client
         self.db = quote_identifier(database)
         self.database = database
-        self.on_cluster = f" ON CLUSTER {quote_identifier(cluster)}" if cluster else ""
-        self.engine = f"ReplicatedReplacingMergeTree({_REPLICA_ARGS}, applied_at)" if cluster else \
-            "ReplacingMergeTree(applied_at)"
+        self.on_cluster = _on_cluster(cluster)
+        self.engine = _engine(cluster, "ReplacingMergeTree", "applied_at")
         self.url = url
 
     def ensure_migrations_table(self) -> None:
