@@ -48,14 +48,7 @@ def main() -> None:
                 # baseline 1: read every page, map the rows, store nothing
                 client = N8nClient(url, key)
                 started = time.perf_counter()
-                items, cursor, page_no = [], None, 0
-                while True:
-                    page_no += 1
-                    page = client.executions_page(cursor, 250, page_no)
-                    items.extend(page.items)
-                    if not page.next_cursor:
-                        break
-                    cursor = page.next_cursor
+                items = [item for page in client.executions(limit=250) for item in page.items]
                 types = {row[1]: row[6] for p in client.workflows() for row in
                          (r.workflow_row(i, instance="bench", where="bench") for i in p.items)}
                 rows = [r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items]

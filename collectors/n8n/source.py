@@ -92,7 +92,6 @@ class N8nClient:
         self._sleep = sleep
         self._api_key = api_key
         self._session = None
-        self.requests_made = 0
 
     # -- HTTP -------------------------------------------------------------------------------------------
 
@@ -143,7 +142,6 @@ class N8nClient:
         for attempt in range(self.retries + 1):
             retry_after = None
             try:
-                self.requests_made += 1
                 response = self._http().get(url, params=params, timeout=self.timeout)
                 status = response.status_code
                 if status in (401, 403):
@@ -202,14 +200,7 @@ class N8nClient:
 
     def executions(self, *, status: str | None = None, limit: int = MAX_PAGE_SIZE) -> Iterator[Page]:
         """Every page of ``GET /executions`` (with a ``status`` filter, e.g. the waiting ones)."""
-        cursor, page_no = None, 0
-        while True:
-            page_no += 1
-            page = self.executions_page(cursor, limit, page_no, status=status)
-            yield page
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+        return _follow(lambda cursor, page_no: self.executions_page(cursor, limit, page_no, status=status))
 
     def execution(self, execution_id: str) -> dict[str, Any] | None:
         """``GET /executions/{id}``; None when n8n no longer has it (404)."""
@@ -221,19 +212,27 @@ class N8nClient:
 
     def workflows(self, limit: int = MAX_PAGE_SIZE) -> Iterator[Page]:
         """Every page of ``GET /workflows`` (pinned data excluded: it can be large and is not used)."""
-        cursor = None
-        page_no = 0
-        while True:
-            page_no += 1
+
+        def page(cursor: str | None, page_no: int) -> Page:
             params: dict[str, Any] = {"limit": limit, "excludePinnedData": "true"}
             if cursor:
                 params["cursor"] = cursor
             label = f"GET {API_PREFIX}/workflows page {page_no}"
-            page = _page(self._get("/workflows", params, label), label)
-            yield page
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+            return _page(self._get("/workflows", params, label), label)
+
+        return _follow(page)
+
+
+def _follow(fetch: Callable[[str | None, int], Page]) -> Iterator[Page]:
+    """Pages from ``fetch(cursor, page_no)``, following ``nextCursor`` until it is null."""
+    cursor, page_no = None, 0
+    while True:
+        page_no += 1
+        page = fetch(cursor, page_no)
+        yield page
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
 
 
 def _page(body: Any, label: str) -> Page:
