@@ -107,12 +107,18 @@ def run(
     migrations: Iterable[Migration],
     progress: Callable[[str], None] | None = None,
 ) -> MigrationReport:
-    """Apply every migration not yet recorded, in version order. Re-running is a no-op."""
+    """Apply every migration not yet recorded, in version order. Re-running is a no-op.
+
+    A recorded version whose file now renders differently is not re-applied; ``progress`` gets a note.
+    """
     report = MigrationReport()
     backend.ensure_migrations_table()
     done = backend.applied_versions()
     for migration in migrations:
         if migration.version in done:
+            if progress and done[migration.version] != migration.checksum:
+                progress(f"note: {migration.path.name} differs from the applied version "
+                         "(file edited or different settings); it is not re-applied")
             report.skipped.append(migration)
             continue
         if progress:

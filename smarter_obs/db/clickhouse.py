@@ -197,15 +197,7 @@ def migrate(
     migrations = render(database=database, ttl_days=ttl_days, cluster=cluster_name, directory=directory)
     client = connect(url)
     try:
-        backend = _ClickHouseBackend(client, database, cluster_name, parsed)
-        report = run(backend, migrations, progress)
-        if progress:
-            done = backend.applied_versions()
-            for migration in report.skipped:
-                if done.get(migration.version) not in (None, migration.checksum):
-                    progress(f"note: {migration.path.name} differs from the applied version "
-                             "(file edited or different settings); it is not re-applied")
-        return report
+        return run(_ClickHouseBackend(client, database, cluster_name, parsed), migrations, progress)
     finally:
         with contextlib.suppress(Exception):  # nothing useful to do when closing fails
             client.close()

@@ -74,6 +74,18 @@ def test_run_applies_pending_once_and_reruns_are_noops(tmp_path: Path) -> None:
     assert backend.executed == ["SELECT 1", "SELECT 2", "SELECT 3"]
 
 
+def test_an_applied_file_edited_later_is_not_reapplied_and_the_progress_says_so(tmp_path: Path) -> None:
+    _write(tmp_path, {"0001_a.sql": "SELECT 1;", "0002_b.sql": "SELECT 2;"})
+    backend = RecordingBackend()
+    run(backend, discover(tmp_path))
+    _write(tmp_path, {"0002_b.sql": "SELECT 22;"})
+    notes: list[str] = []
+    report = run(backend, discover(tmp_path), notes.append)
+    assert report.applied == [] and backend.executed == ["SELECT 1", "SELECT 2"]
+    (note,) = notes
+    assert note.startswith("note: 0002_b.sql differs from the applied version") and "not re-applied" in note
+
+
 def test_failed_migration_names_the_file_and_keeps_the_server_message(tmp_path: Path) -> None:
     _write(tmp_path, {"0001_a.sql": "SELECT 1;", "0002_bad.sql": "SELEC 2;", "0003_c.sql": "SELECT 3;"})
     backend = RecordingBackend(fail_on="SELEC 2")
