@@ -345,6 +345,8 @@ class N8nCollector:
         batch = []
         now = self.clock()
         for gid in sorted(state.gaps, key=int, reverse=True)[:MAX_PROBES]:
+            if self.stop.is_set():  # SIGTERM: keep what was probed, the rest waits for the next run
+                break
             item = self.client.execution(gid)
             stats.probed += 1
             if item is None:

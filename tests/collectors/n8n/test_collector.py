@@ -298,3 +298,26 @@ def test_missing_ids_are_probed_once_when_old_and_kept_a_while_when_fresh(pg: st
         fresh.cycle()
         assert str(victim) not in fresh.state.gaps
         assert stored(pg, "fresh") == fake.expected_rows("fresh")
+
+
+def test_stop_during_gap_probes_keeps_the_rest_for_the_next_cycle(pg: str) -> None:
+    from smarter_obs.run import StopFlag
+
+    with FakeN8n.generate(seed=21, executions=200, hole_rate=0.05) as fake:
+        c = collector(fake, pg)
+        read_one = c.client.execution
+
+        def execution_then_sigterm(eid: str):
+            c.stop.set()  # as SIGTERM would, while the first probe is in flight
+            return read_one(eid)
+
+        c.client.execution = execution_then_sigterm
+        c.cycle()
+        probes = [r for r in fake.requests if r.startswith("/api/v1/executions/")]
+        assert len(probes) == 1  # stopped between requests, not after every probe
+        assert c.state.gaps  # the unprobed ids are kept
+
+        c.client.execution, c.stop = read_one, StopFlag()
+        c.cycle()
+        assert c.state.gaps == {}
+        assert stored(pg) == fake.expected_rows(INSTANCE)
