@@ -49,9 +49,9 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
     from smarter_obs import settings
     from smarter_obs.db.clickhouse import migrate as migrate_clickhouse
     from smarter_obs.db.postgres import migrate as migrate_postgres
-    from smarter_obs.sinks.clickhouse import ClickHouseSink
+    from smarter_obs.sinks.clickhouse import ClickHouseSink, parse_url
 
-    echo(f"[1/4] migrating ClickHouse ({url}, database {DEMO_DATABASE}) and PostgreSQL "
+    echo(f"[1/4] migrating ClickHouse ({parse_url(url)}, database {DEMO_DATABASE}) and PostgreSQL "
          f"(embedded, {settings.home() / 'postgres'})")
     with ClickHouseSink(url) as sink:
         sink.command(f"DROP DATABASE IF EXISTS {DEMO_DATABASE}")

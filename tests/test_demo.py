@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from smarter_obs._demo import TOPICS
 from smarter_obs.cli import cli
+from tests.tracing.otlp_receiver import closed_port_url
 
 
 def test_demo_prints_the_numbers_it_produced(chdb_url: str, tmp_path: Path,
@@ -35,3 +36,13 @@ def test_demo_prints_the_numbers_it_produced(chdb_url: str, tmp_path: Path,
         lag_line = next(line for line in lines if line.strip().startswith(topic) and "lag" in line)
         assert lag_line.rstrip().endswith("4/4")
     assert (tmp_path / "postgres").is_dir()  # the embedded PostgreSQL was migrated too
+
+
+def test_demo_never_prints_the_clickhouse_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = closed_port_url().replace("http://", "http://alice:s3cr3t@") + "/otel"
+    monkeypatch.setenv("SMARTER_OBS_CLICKHOUSE_URL", url)
+    monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path))
+    result = CliRunner().invoke(cli, ["demo", "--calls", "1"])
+    assert result.exit_code == 1  # nothing listens there
+    assert "alice:***@127.0.0.1" in result.output
+    assert "s3cr3t" not in result.output + str(result.exception)
