@@ -194,14 +194,17 @@ def _is_retryable(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def sink_errors(what: str, *, table: str | None = None, dsn: str | None = None) -> Iterator[None]:
-    """Map psycopg errors raised inside the block to SinkUnavailableError / SinkError naming ``what``."""
+def sink_errors(what: str, *, table: str | None = None) -> Iterator[None]:
+    """Map psycopg errors raised inside the block to SinkUnavailableError / SinkError naming ``what``.
+
+    For errors of an open connection, whose messages never carry the DSN (connecting is :func:`connect`).
+    """
     import psycopg
 
     try:
         yield
     except psycopg.Error as exc:
-        message = _scrub(str(exc).strip(), dsn)
+        message = str(exc).strip()
         sqlstate = getattr(exc, "sqlstate", None)
         detail = f"{what}: {type(exc).__name__}" + (f" [{sqlstate}]" if sqlstate else "") + f": {message}"
         if _is_retryable(exc):
