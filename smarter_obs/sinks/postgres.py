@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -58,6 +59,10 @@ def redact_dsn(dsn: str) -> str:
     return make_conninfo(**params)
 
 
+# The password as written in a DSN that libpq cannot parse (its error messages quote the offending part).
+_RAW_PASSWORDS = (re.compile(r"^\w+://[^/@:]*:([^@]*)@"), re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)"))
+
+
 def _scrub(text: str, dsn: str | None) -> str:
     """Remove the DSN's password from a driver message, in case the driver echoed it."""
     if not dsn:
@@ -65,10 +70,13 @@ def _scrub(text: str, dsn: str | None) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     try:
-        password = conninfo_to_dict(dsn).get("password")
-    except Exception:  # noqa: BLE001 - nothing to scrub if it does not parse
-        return text
-    return text.replace(str(password), "***") if password else text
+        passwords = [conninfo_to_dict(dsn).get("password")]
+    except Exception:  # noqa: BLE001 - unparseable: look for the password as written
+        passwords = [m.group(1).strip("'") for pattern in _RAW_PASSWORDS for m in pattern.finditer(dsn)]
+    for password in passwords:
+        if password:
+            text = text.replace(str(password), "***")
+    return text
 
 
 def start_embedded(path: str | Path) -> str:
@@ -166,7 +174,7 @@ def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout:
         from smarter_obs.errors import ConfigError
 
         raise ConfigError(
-            f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc), resolved)}; "
+            f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc).strip(), resolved)}; "
             "use postgresql://user:password@host:5432/dbname or key=value form",
             setting=settings.SMARTER_OBS_POSTGRES_DSN,
         ) from None

@@ -141,3 +141,13 @@ def test_db_migrate_command(postgres_dsn: str, capsys: pytest.CaptureFixture[str
     assert "postgres: 4 applied, 0 already applied" in capsys.readouterr().out
     assert main(["db", "migrate", "--postgres", postgres_dsn]) == 0
     assert "postgres: 0 applied, 4 already applied" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dsn", ["postgresql://collector:s3cr%zzet-pw@db.example.com/postgres",
+                                 "postgresql://collector:s3cret-pw@[db.example.com/postgres"])
+def test_malformed_dsn_is_a_config_error_that_never_shows_the_password(dsn: str) -> None:
+    from smarter_obs.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="invalid PostgreSQL DSN") as info:
+        connect(dsn)
+    assert "s3cr" not in str(info.value)
