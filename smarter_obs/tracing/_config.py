@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -114,16 +114,7 @@ class TracingConfig:
 
     def differences(self, other: TracingConfig) -> list[str]:
         """Names of the top-level settings that differ (for the "different configuration" warning)."""
-        names = (
-            "disabled",
-            "resource_attributes",
-            "exporters",
-            "sampler",
-            "sampler_arg",
-            "propagators",
-            "batch",
-        )
-        return [n for n in names if getattr(self, n) != getattr(other, n)]
+        return [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
