@@ -187,10 +187,12 @@ class Telemetry:
     def force_flush(self, timeout: float | None = None) -> bool:
         """Export everything queued; waits at most ``timeout`` seconds (default ``OTEL_BSP_EXPORT_TIMEOUT``).
 
-        Returns False when the time ran out. Never raises.
+        Returns False when the time ran out or the pipeline is shut down. Never raises.
         """
-        if self._closed or self._provider is None:
+        if self._closed:
             return False
+        if self._provider is None:  # disabled: nothing is ever queued
+            return True
         deadline = time.monotonic() + self._timeout(timeout)
         targets: list[Any] = list(self._processors) if self._mode == "sdk" else [self._provider]
         ok = True
