@@ -197,7 +197,10 @@ class Telemetry:
         targets: list[Any] = list(self._processors) if self._mode == "sdk" else [self._provider]
         ok = True
         for target in targets:
-            ok = _run_bounded(target.force_flush, deadline - time.monotonic()) and ok
+            # An adopted provider may be API-only (no force_flush): then there is nothing to flush.
+            flush = getattr(target, "force_flush", None)
+            if flush is not None:
+                ok = _run_bounded(flush, deadline - time.monotonic()) and ok
         return ok
 
     def shutdown(self, timeout: float | None = None) -> bool:

@@ -75,6 +75,14 @@ def test_a_foreign_sdk_provider_is_adopted_not_fought(caplog: pytest.LogCaptureF
     foreign.shutdown()
 
 
+def test_an_api_only_foreign_provider_is_adopted_and_flushing_it_never_raises() -> None:
+    trace.set_tracer_provider(trace.NoOpTracerProvider())
+    telemetry = smarter_obs.init_tracing("svc", exporter="console")
+    assert telemetry.mode == "adopted"
+    assert telemetry.force_flush() is True
+    assert smarter_obs.shutdown() is True
+
+
 def test_otel_sdk_disabled_records_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     memory = InMemorySpanExporter()
