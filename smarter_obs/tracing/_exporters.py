@@ -173,6 +173,11 @@ class CountingExporter(SpanExporter):
     def after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
 
+    def _parents_copy(self) -> bool:
+        """In a forked child that has not exported yet, the wrapped exporter (its held spans, its
+        connections) is the parent's: flushing or shutting it down would write the parent's spans again."""
+        return self._pid != os.getpid() and self.spec.instance is None
+
     def _exporter(self) -> SpanExporter:
         if self._pid != os.getpid():
             with self._lock:
@@ -200,9 +205,7 @@ class CountingExporter(SpanExporter):
         return result
 
     def shutdown(self, timeout_millis: float = 30000) -> None:
-        if self._pid != os.getpid() and self.spec.instance is None:
-            # A forked child that never exported: the exporter, its held spans and connections are the
-            # parent's; shutting the copy down would write the parent's spans again.
+        if self._parents_copy():
             return
         inner = self._inner
         with _Quiet():
@@ -215,6 +218,8 @@ class CountingExporter(SpanExporter):
                 once(logging.WARNING, "shutting down exporter %s failed: %s", self.stats.label, exc)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        if self._parents_copy():
+            return True  # this process has exported nothing, so nothing of it is held
         try:
             return bool(self._exporter().force_flush(timeout_millis))
         except Exception:  # noqa: BLE001

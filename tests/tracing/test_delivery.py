@@ -210,31 +210,43 @@ def test_spans_ended_in_a_forked_child_are_exported_by_the_child(monkeypatch: py
 
 
 class _ProcessNotingExporter(SpanExporter):
-    """A registry exporter that notes "built in PID, shut down in PID" in ``log`` when shut down."""
+    """A registry exporter that notes "<event> <pid it was built in> <pid now>" in ``log``."""
 
     log: Path
 
     def __init__(self) -> None:
         self.built_in = os.getpid()
+        self._note("built")
+
+    def _note(self, event: str) -> None:
+        with self.log.open("a") as out:
+            out.write(f"{event} {self.built_in} {os.getpid()}\n")
 
     def export(self, spans: object) -> SpanExportResult:
         return SpanExportResult.SUCCESS
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        self._note("flush")
+        return True
+
     def shutdown(self) -> None:
-        with self.log.open("a") as out:
-            out.write(f"{self.built_in} {os.getpid()}\n")
+        self._note("shutdown")
 
 
 def _idle_child() -> None:
-    """Ends no span; leaves through multiprocessing's os._exit (the finalizer shuts tracing down)."""
+    """Ends no span, flushes, leaves through multiprocessing's os._exit (a finalizer shuts tracing down)."""
+    from smarter_obs.tracing import current
+
+    assert current().force_flush(timeout=10)
 
 
-def test_a_forked_child_never_shuts_down_the_exporter_its_parent_built(
+def test_a_forked_child_that_exported_nothing_leaves_the_parents_exporter_alone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # The parent's exporter may hold spans and connections (the ClickHouse exporter joins batches): a child
-    # shutting down its copy would write the parent's spans a second time over the parent's connection.
-    monkeypatch.setattr(_ProcessNotingExporter, "log", tmp_path / "shutdowns", raising=False)
+    # flushing or shutting down its copy would write the parent's spans again over the parent's connection,
+    # and building its own just to flush nothing opens a connection for nothing.
+    monkeypatch.setattr(_ProcessNotingExporter, "log", tmp_path / "events", raising=False)
     monkeypatch.setitem(_exporters.REGISTRY, "console", lambda spec: _ProcessNotingExporter())
     smarter_obs.init_tracing("forking-service", exporter="console")
     child = multiprocessing.get_context("fork").Process(target=_idle_child)
@@ -242,8 +254,9 @@ def test_a_forked_child_never_shuts_down_the_exporter_its_parent_built(
     child.join(30)
     assert child.exitcode == 0
     smarter_obs.shutdown()
-    shutdowns = [tuple(map(int, line.split())) for line in (tmp_path / "shutdowns").read_text().splitlines()]
-    assert shutdowns == [(os.getpid(), os.getpid())]
+    parent = os.getpid()
+    events = (tmp_path / "events").read_text().splitlines()
+    assert events == [f"built {parent} {parent}", f"shutdown {parent} {parent}"]
 
 
 _PREFORK_SCRIPT = textwrap.dedent(
