@@ -82,7 +82,8 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
 
     key = read_api_key(api_key_env, api_key_file)
     name = instance or default_instance(url)
-    client = N8nClient(url, key, key_name=api_key_env, key_file=api_key_file)
+    stop = StopFlag()
+    client = N8nClient(url, key, key_name=api_key_env, key_file=api_key_file, sleep=stop.wait)
     if postgres_dsn is None and settings.env(settings.SMARTER_OBS_POSTGRES_DSN) is None:
         click.echo(f"n8n: writing to the embedded PostgreSQL under {settings.home() / 'postgres'}", err=True)
     if migrate:
@@ -90,7 +91,6 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
 
         migrate_postgres(postgres_dsn, progress=lambda m: click.echo(f"  {m}", err=True))
 
-    stop = StopFlag()
     install_signal_handlers(stop)
 
     def progress(message: str) -> None:

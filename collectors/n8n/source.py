@@ -61,7 +61,11 @@ def execution_cursor(last_id: int, limit: int) -> str:
 
 
 class N8nClient:
-    """Reads executions and workflows from one n8n instance."""
+    """Reads executions and workflows from one n8n instance.
+
+    ``sleep(seconds)`` waits between retries; when it returns True (``StopFlag.wait`` after SIGTERM) the
+    retries end at once with :class:`SourceUnavailableError`.
+    """
 
     def __init__(
         self,
@@ -74,7 +78,7 @@ class N8nClient:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         timeout: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], bool | None] = time.sleep,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -180,9 +184,10 @@ class N8nClient:
                 delay = self._delay(attempt, retry_after)
                 log.warning("%s: %s; retrying in %.2fs (%d/%d)", label, last_problem, delay, attempt + 1,
                             self.retries)
-                self._sleep(delay)
+                if self._sleep(delay):  # woken by a stop request (StopFlag.wait): give up now, not after the backoff
+                    break
         raise SourceUnavailableError(
-            f"{label}: n8n at {self.base_url} still failing after {self.retries + 1} attempts: {last_problem}",
+            f"{label}: n8n at {self.base_url} still failing after {attempt + 1} attempts: {last_problem}",
             source="n8n")
 
     # -- API ----------------------------------------------------------------------------------------------

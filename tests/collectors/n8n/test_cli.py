@@ -112,3 +112,27 @@ def test_rejected_key_from_a_file_names_the_file(fake: FakeN8n, pg: str, tmp_pat
     err = capsys.readouterr().err
     assert f"--api-key-file {key_file} with 401" in err and f"in {key_file}" in err
     assert "n8n_api_old_key" not in err
+
+
+def test_sigterm_during_a_retry_backoff_stops_without_waiting_it_out(fake: FakeN8n, pg: str,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    monkeypatch.setenv("N8N_API_KEY", fake.api_key)
+    fake.faults.append(Fault("status", code=429, retry_after="100", path="/api/v1/workflows", times=10))
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stopper = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    started = time.monotonic()
+    stopper.start()
+    try:
+        code = main(["collect", "n8n", "--url", fake.url, "--postgres", pg, "--interval", "1m"])
+    finally:
+        stopper.cancel()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+    assert code == 0
+    assert time.monotonic() - started < 20  # n8n asked for a 100 s pause; SIGTERM cut it short
+    assert fake.faults[0].applied == 1  # no further request after the signal
+    assert "429" in capsys.readouterr().err
