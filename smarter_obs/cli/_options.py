@@ -6,6 +6,8 @@ import re
 
 import click
 
+from smarter_obs import settings
+
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -37,17 +39,17 @@ DURATION = Duration()
 clickhouse_option = click.option(
     "--clickhouse",
     "clickhouse_url",
-    envvar="SMARTER_OBS_CLICKHOUSE_URL",
+    envvar=settings.SMARTER_OBS_CLICKHOUSE_URL,
     metavar="URL",
     help="ClickHouse URL: chdb:///path (embedded) or http(s)://user:pass@host:8123/db. "
-    "Default: embedded chDB under .smarter-obs/. [env: SMARTER_OBS_CLICKHOUSE_URL]",
+    f"Default: embedded chDB under .smarter-obs/. [env: {settings.SMARTER_OBS_CLICKHOUSE_URL}]",
 )
 
 postgres_option = click.option(
     "--postgres",
     "postgres_dsn",
-    envvar="SMARTER_OBS_POSTGRES_DSN",
+    envvar=settings.SMARTER_OBS_POSTGRES_DSN,
     metavar="DSN",
     help="PostgreSQL/Supabase connection string. Default: embedded PostgreSQL (pgserver) under .smarter-obs/. "
-    "[env: SMARTER_OBS_POSTGRES_DSN]",
+    f"[env: {settings.SMARTER_OBS_POSTGRES_DSN}]",
 )

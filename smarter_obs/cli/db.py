@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from smarter_obs import settings
 from smarter_obs.cli._options import clickhouse_option, postgres_option
 
 
@@ -15,11 +16,11 @@ def db() -> None:
 @db.command()
 @clickhouse_option
 @postgres_option
-@click.option("--database", envvar="SMARTER_OBS_CLICKHOUSE_DATABASE", default=None,
-              help="ClickHouse database for the telemetry tables. [default: otel]")
-@click.option("--ttl-days", type=int, envvar="SMARTER_OBS_TTL_DAYS", default=None,
-              help="Days of telemetry kept in ClickHouse; 0 keeps forever. [default: 30]")
-@click.option("--cluster", envvar="SMARTER_OBS_CLICKHOUSE_CLUSTER", default=None,
+@click.option("--database", envvar=settings.SMARTER_OBS_CLICKHOUSE_DATABASE, default=None,
+              help=f"ClickHouse database for the telemetry tables. [default: {settings.DEFAULT_CLICKHOUSE_DATABASE}]")
+@click.option("--ttl-days", type=int, envvar=settings.SMARTER_OBS_TTL_DAYS, default=None,
+              help=f"Days of telemetry kept in ClickHouse; 0 keeps forever. [default: {settings.DEFAULT_TTL_DAYS}]")
+@click.option("--cluster", envvar=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER, default=None,
               help="ClickHouse cluster name: render DDL ON CLUSTER with Replicated engines.")
 @click.option("--only", type=click.Choice(["clickhouse", "postgres", "all"]), default=None,
               help="Which store to migrate. Default: the ones named by --clickhouse/--postgres, "
