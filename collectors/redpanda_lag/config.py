@@ -110,6 +110,8 @@ def kafka_properties(cli_values: Iterable[str] = (), environ: Mapping[str, str] 
                 value = path.read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}", setting=name) from None
+            if not value:  # an empty secret would only surface later as an authentication failure
+                raise ConfigError(f"{name}: {path} is empty; put the value in it", setting=name)
         props[key.lower().replace("_", ".")] = value
     for item in cli_values:
         key, sep, value = item.partition("=")

@@ -67,3 +67,10 @@ def test_bootstrap_validation() -> None:
     for bad in ("", "a", "a:x", ":9092", "a:70000"):
         with pytest.raises(ConfigError):
             validate_bootstrap(bad)
+
+
+def test_empty_secret_file_is_named(tmp_path) -> None:
+    empty = tmp_path / "pw"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match=f"SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE: {empty} is empty"):
+        kafka_properties([], {"SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE": str(empty)})
