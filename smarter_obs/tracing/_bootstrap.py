@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
+from opentelemetry.util._decorator import _agnosticcontextmanager
 
 from smarter_obs.tracing._config import TracingConfig, resolve_config
 from smarter_obs.tracing._log import logger, once
@@ -69,8 +70,12 @@ class _ProxyTracer(trace.Tracer):
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._real().start_span(*args, **kwargs)
 
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
-        return self._real().start_as_current_span(*args, **kwargs)
+    @_agnosticcontextmanager
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
+        # Resolved on entry, not when called: ``@tracer.start_as_current_span("x")`` evaluates the call once,
+        # at decoration time, and must still follow a later shutdown() + init_tracing().
+        with self._real().start_as_current_span(*args, **kwargs) as span:
+            yield span
 
 
 class _GlobalProvider(trace.TracerProvider):

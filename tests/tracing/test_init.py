@@ -55,6 +55,24 @@ def test_shutdown_resets_and_a_new_init_configures_anew_for_old_tracers_too() ->
     assert memory_b.get_finished_spans()[0].resource.attributes["service.name"] == "b"
 
 
+def test_functions_decorated_after_init_follow_a_reconfiguration() -> None:
+    memory_a, memory_b = InMemorySpanExporter(), InMemorySpanExporter()
+    smarter_obs.init_tracing("a", exporter=memory_a)
+    tracer = trace.get_tracer("imported-late")  # a module imported after init_tracing
+
+    @tracer.start_as_current_span("handle")
+    def handle() -> None:
+        pass
+
+    handle()
+    smarter_obs.shutdown()
+    second = smarter_obs.init_tracing("b", exporter=memory_b)
+    handle()
+    second.force_flush()
+    assert [s.name for s in memory_a.get_finished_spans()] == ["handle"]
+    assert [s.resource.attributes["service.name"] for s in memory_b.get_finished_spans()] == ["b"]
+
+
 def test_a_foreign_sdk_provider_is_adopted_not_fought(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="smarter_obs.tracing")
     foreign_memory = InMemorySpanExporter()
