@@ -60,8 +60,9 @@ def run_loop(
 ) -> int:
     """Run ``cycle`` every ``interval`` seconds until stopped; return the process exit code.
 
-    With ``once`` the single cycle's outcome decides the exit code (0 ok, 1 failed). A failing cycle in a
-    long-running loop is logged and the next one tries again.
+    With ``once`` the single cycle's outcome decides the exit code (0 ok, 1 failed). In a long-running loop
+    an exception from a cycle is logged with its traceback and the next cycle tries again; a cycle returning
+    ``ok=False`` has already reported why (the loop does not log it again).
     """
     stop = stop or StopFlag()
     while True:
