@@ -21,17 +21,18 @@ def parse_duration(text: str) -> float:
 
 
 class Duration(click.ParamType):
-    """A duration option (``15s``, ``2m``); the value is seconds as a float."""
+    """A duration option (``15s``, ``2m``); the value is seconds as a float, always more than zero."""
 
     name = "duration"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
         try:
-            return parse_duration(value)
+            seconds = float(value) if isinstance(value, (int, float)) else parse_duration(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        if seconds <= 0:  # a zero interval would spin the loop, a zero timeout fail every call
+            self.fail(f"{value!r} must be more than zero, e.g. 500ms or 15s", param, ctx)
+        return seconds
 
 
 DURATION = Duration()

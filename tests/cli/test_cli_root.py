@@ -50,3 +50,5 @@ def test_bad_duration_names_the_option() -> None:
 
     result = CliRunner().invoke(cmd, ["--interval", "soon"])
     assert result.exit_code == 2 and "--interval" in result.output and "15s" in result.output
+    result = CliRunner().invoke(cmd, ["--interval", "0s"])
+    assert result.exit_code == 2 and "more than zero" in result.output
