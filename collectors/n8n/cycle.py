@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.n8n import rows as r
-from collectors.n8n.source import CursorRejectedError, N8nClient, execution_cursor
+from collectors.n8n.source import MAX_PAGE_SIZE, CursorRejectedError, N8nClient, execution_cursor
 from smarter_obs.errors import SinkError, SourceDataError, SourceError
 from smarter_obs.run import CycleOutcome, StopFlag
 
@@ -88,13 +88,13 @@ class N8nCollector:
         dsn: str | None,
         *,
         instance: str,
-        page_size: int = 250,
+        page_size: int = MAX_PAGE_SIZE,
         stop: StopFlag | None = None,
         progress: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not 1 <= page_size <= 250:
-            raise ValueError(f"page_size must be 1..250 (n8n's maximum), got {page_size}")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE} (n8n's maximum), got {page_size}")
         self.client = client
         self.dsn = dsn
         self.instance = instance

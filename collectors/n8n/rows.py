@@ -25,8 +25,7 @@ WORKFLOW_COLUMNS = (
 )
 KEY = ("instance", "id")
 
-#: Statuses after which n8n never changes an execution again (except retrySuccessId, see cycle.py).
-TERMINAL_STATUSES = frozenset({"canceled", "crashed", "error", "success"})
+#: Statuses n8n may still change (re-read until they become canceled/crashed/error/success).
 UNFINISHED_STATUSES = ("new", "running", "waiting", "unknown")
 
 _ID, _STATUS, _RETRY_OF = EXECUTION_COLUMNS.index("id"), EXECUTION_COLUMNS.index("status"), \

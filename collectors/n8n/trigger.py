@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 KAFKA, WEBHOOK, SCHEDULE, MANUAL, OTHER = "kafka", "webhook", "schedule", "manual", "other"
-SOURCES = (KAFKA, WEBHOOK, SCHEDULE, MANUAL, OTHER)
 
 _NODE_KINDS = {
     "n8n-nodes-base.kafkaTrigger": KAFKA,

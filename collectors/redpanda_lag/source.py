@@ -27,9 +27,6 @@ from smarter_obs.errors import ConfigError, SourceAuthError, SourceError, Source
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("collectors.redpanda_lag.librdkafka")
 
-#: librdkafka's marker for "no committed offset" (OFFSET_INVALID).
-OFFSET_INVALID = -1001
-
 TopicPartitionKey = tuple[str, int]
 
 # librdkafka error names that mean the credential or TLS setup is wrong, not the network.
@@ -283,6 +280,7 @@ class KafkaSource:
             for tp in result.topic_partitions:
                 if tp.error is not None:
                     continue  # an errored partition is reported as "not read", not as "no commit"
+                # librdkafka marks "no committed offset" with OFFSET_INVALID (-1001)
                 offsets[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
             out[group] = offsets
         return out

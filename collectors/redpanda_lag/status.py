@@ -40,8 +40,6 @@ REWIND = "REWIND"
 
 #: Burrow's numbering (``core/protocol/evaluator.go``); larger is worse.
 SEVERITY = {NOTFOUND: 0, OK: 1, WARN: 2, ERR: 3, STOP: 4, STALL: 5, REWIND: 6}
-PARTITION_STATUSES = (NOTFOUND, OK, WARN, STOP, STALL, REWIND)
-GROUP_STATUSES = (NOTFOUND, OK, WARN, ERR)
 
 
 @dataclass(frozen=True, slots=True)
