@@ -324,7 +324,7 @@ class N8nCollector:
         A missing id below it was created before it, so once this is ``GAP_GRACE`` old a 404 for the missing
         id is final (deleted or never saved), and the gap is dropped at the first probe.
         """
-        started = row[r.EXECUTION_COLUMNS.index("started_at")]
+        started = r.row_started_at(row)
         now = self.clock()
         return min(now, started.timestamp()) if started is not None else now
 

@@ -28,8 +28,8 @@ KEY = ("instance", "id")
 #: Statuses n8n may still change (re-read until they become canceled/crashed/error/success).
 UNFINISHED_STATUSES = ("new", "running", "waiting", "unknown")
 
-_ID, _STATUS, _RETRY_OF = EXECUTION_COLUMNS.index("id"), EXECUTION_COLUMNS.index("status"), \
-    EXECUTION_COLUMNS.index("retry_of")
+_ID, _STATUS, _STARTED_AT, _RETRY_OF = (EXECUTION_COLUMNS.index(c) for c in ("id", "status", "started_at",
+                                                                              "retry_of"))
 
 
 def _fail(where: str, field: str, expected: str, value: Any) -> SourceDataError:
@@ -176,6 +176,10 @@ def row_id(row: Sequence[Any]) -> int:
 
 def row_status(row: Sequence[Any]) -> str:
     return row[_STATUS]
+
+
+def row_started_at(row: Sequence[Any]) -> datetime | None:
+    return row[_STARTED_AT]
 
 
 def row_retry_of(row: Sequence[Any]) -> str | None:
