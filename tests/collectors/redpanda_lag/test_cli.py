@@ -69,7 +69,7 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
                    env=env, capture_output=True, timeout=60)
     proc = subprocess.Popen(
         [sys.executable, "-m", "smarter_obs", "collect", "redpanda", "--bootstrap", mock_cluster.bootstrap,
-         "--clickhouse", url, "--interval", "0s", "--group", "g"],  # back-to-back cycles
+         "--clickhouse", url, "--interval", "1ms", "--group", "g"],  # back-to-back cycles
         env=env, stderr=subprocess.PIPE, text=True)
     try:
         seen = []
