@@ -72,8 +72,6 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
     from smarter_obs.sinks.clickhouse import ClickHouseSink
 
     servers = validate_bootstrap(bootstrap)
-    if timeout <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
     config = LagConfig(
         bootstrap=servers,
         cluster=cluster_name or servers,
