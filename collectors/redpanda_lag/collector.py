@@ -64,6 +64,7 @@ class CycleResult:
     groups: list[tuple] = field(default_factory=list)
     partitions_failed: int = 0
     groups_failed: int = 0
+    ends: dict[tuple[str, int], int] = field(default_factory=dict)  # log end offset of each partition row
 
     @property
     def lag_rows(self) -> int:
@@ -107,6 +108,9 @@ class LagCollector:
         self.history_lookback = history_lookback
         self.clock = clock
         self.tables: dict[Key, OffsetTimeTable] = {}
+        #: (end offset, time) of each partition's last row in ClickHouse: ``messages`` counts from there, so
+        #: what was produced while ClickHouse was down is counted once it is back, not lost.
+        self.stored: dict[Key, tuple[int, float]] = {}
         self.windows: dict[tuple[str, str, int], _Window] = {}
         self._history_loaded = False
         self._source_failing = False
@@ -134,6 +138,7 @@ class LagCollector:
         )
         for topic, partition, ts, end in reversed(rows):  # oldest first per partition
             self._table((topic, partition)).add(end, ts)
+            self.stored[(topic, partition)] = (end, ts)
         rows = self.sink.query_rows(
             "SELECT consumer_group, topic, `partition`, committed_offset, lag "
             f"FROM {db}.{LAG_TABLE} "
@@ -185,6 +190,7 @@ class LagCollector:
             self._source_failing = False
         try:
             written = self.sink.write(PARTITION_TABLE, PARTITION_COLUMNS, result.partitions, columnar=False)
+            self.stored.update((key, (end, now)) for key, end in result.ends.items())
             written += self.sink.write(LAG_TABLE, LAG_COLUMNS, result.lags, columnar=False)
             written += self.sink.write(GROUP_TABLE, GROUP_COLUMNS, result.groups, columnar=False)
         except SinkError as exc:
@@ -281,6 +287,8 @@ class LagCollector:
         bound. A group that failed this cycle is still selected, so its window survives the failure."""
         for key in [k for k in self.tables if k not in partitions]:
             del self.tables[key]
+        for key in [k for k in self.stored if k not in partitions]:
+            del self.stored[key]
         for key in [k for k in self.windows if k[0] not in groups or (k[1], k[2]) not in partitions]:
             del self.windows[key]
 
@@ -294,14 +302,15 @@ class LagCollector:
             if wm is None:
                 continue
             start, end = wm
-            table = self._table(key)
             messages, interval = 0, 0.0
-            if table.offsets:
-                prev_end, prev_ts = table.offsets[-1], table.times[-1]
+            previous = self.stored.get(key)
+            if previous is not None:
+                prev_end, prev_ts = previous
                 # A lower end offset means the topic was recreated: count the new end (Prometheus increase()).
                 messages = end - prev_end if end >= prev_end else end
                 interval = max(now - prev_ts, 0.0)
-            table.add(end, now)
+            self._table(key).add(end, now)
+            result.ends[key] = end
             append((ts, cluster, m.topic, m.partition, m.leader, list(m.replicas), list(m.isr), start, end,
                     messages, interval))
 

@@ -1,6 +1,6 @@
 -- Kafka/Redpanda partitions, one row per partition per collection cycle (smarter-obs collect redpanda).
 -- log_end_offset is the high watermark. `messages` is the end-offset delta since the partition's previous
--- sample, computed by the collector with counter resets handled (an end offset lower than before, i.e. a
+-- row (its last stored sample), computed by the collector with counter resets handled (an end offset lower than before, i.e. a
 -- recreated topic, counts the new end offset, as Prometheus increase() does); 0 on a partition's first
 -- sample. Messages per topic and producer throughput are sums of it (see kafka_topic_messages and
 -- kafka_topic_throughput_1m). leader = -1 when the partition has no leader.

@@ -342,3 +342,27 @@ def test_partitions_led_by_a_down_broker_are_left_out_and_counted(
     assert rows(clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets") == [(0, 5)]
     assert {k: v[3] for k, v in lag_rows(clickhouse, "wa-bot").items()} == {("whatsapp.messages", 0): 4}
     assert rows(clickhouse, "SELECT partitions, partitions_failed FROM kafka_collector_cycles") == [(1, 1)]
+
+
+def test_messages_produced_while_clickhouse_refused_writes_are_counted_once_it_is_back(
+        mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random) -> None:
+    mock_cluster.create_topic("shopify.orders", 2, 1)
+    kafka.produce("shopify.orders", {0: 3, 1: 3})
+    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"])
+    assert collector.cycle().ok
+
+    during = {p: rng.randint(1, 30) for p in range(2)}
+    kafka.produce("shopify.orders", during)
+    clickhouse.command("RENAME TABLE kafka_partition_offsets TO kafka_partition_offsets_away")
+    clock.advance(15)
+    assert not collector.cycle().ok  # the cycle's partition rows are lost
+    clickhouse.command("RENAME TABLE kafka_partition_offsets_away TO kafka_partition_offsets")
+
+    after = {p: rng.randint(1, 30) for p in range(2)}
+    kafka.produce("shopify.orders", after)
+    clock.advance(15)
+    assert collector.cycle().ok
+    stored = rows(clickhouse, "SELECT partition, messages, interval_seconds FROM kafka_partition_offsets "
+                  "WHERE messages > 0 ORDER BY partition")
+    # counted from the last stored sample: nothing produced during the outage is missing
+    assert stored == [(p, during[p] + after[p], 30.0) for p in range(2)]
