@@ -108,8 +108,7 @@ class SpanReceiver:
         self.stop()
 
     def _write(self, blocks: Sequence[SpanColumns]) -> None:
-        names, data = SpanColumns.concat(blocks).insert_columns()
-        self.sink.write(TABLE, names, data)
+        self.sink.write_arrow(TABLE, SpanColumns.concat(blocks).to_arrow())
 
     def health(self) -> dict[str, Any]:
         stats = self.batcher.stats

@@ -10,9 +10,9 @@ later. A partial batch (the processor drained its queue: quiet periods, ``force_
 everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
 the exporter write what it holds.
 
-A full joined block is inserted by a background thread while the next batches are mapped (the insert
-releases the GIL). Memory is bounded: the processor's queue plus at most two blocks of ``max_batch`` spans
-(about 0.5 KB per span). Retryable failures are retried with exponential backoff until ``timeout`` seconds have
+A full joined block becomes one Arrow table (see ``smarter_obs.sinks._arrow``) that a background thread
+inserts while the next batches are mapped (the insert releases the GIL). Memory is bounded: the processor's
+queue plus at most two blocks of ``max_batch`` spans (about 0.5 KB per span). Retryable failures are retried with exponential backoff until ``timeout`` seconds have
 passed; then the spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
 """
 
@@ -23,6 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan
@@ -31,6 +32,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks.clickhouse import ClickHouseSink
 from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_sdk_spans
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_DELAY", "ClickHouseSpanExporter"]
 
@@ -73,7 +77,7 @@ class ClickHouseSpanExporter(SpanExporter):
         # One full block may be inserted by a background thread while the next one is mapped: the chDB
         # engine and the network release the GIL, so the insert overlaps with the Python work.
         self._slot = threading.Condition()
-        self._inflight: SpanColumns | None = None
+        self._inflight: pa.Table | None = None
         self._inserter: threading.Thread | None = None
         self._last_warning: dict[str, float] = {}
         #: Spans written to ClickHouse / given up on.
@@ -96,6 +100,7 @@ class ClickHouseSpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         # The insert may go through instrumented HTTP libraries; never trace our own export.
         token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+        block = None
         try:
             with self._lock:
                 count = len(spans)
@@ -109,26 +114,34 @@ class ClickHouseSpanExporter(SpanExporter):
                         if self._pending is None:
                             self._pending = block
                             self._arm_timer()
+                        if self._inflight is not None:
+                            # Hand the GIL over between batches: each time the inserter comes back from
+                            # ClickHouse it needs the GIL, and would otherwise wait out the whole switch
+                            # interval (5 ms) while this thread maps.
+                            time.sleep(0)
                         return SpanExportResult.SUCCESS
                     self._pending = None
-                    self._submit(block)
+                    # Built here, not by the inserter: building holds the GIL, the insert does not, so the
+                    # inserter thread is left with GIL-free work only.
+                    self._submit(block.to_arrow())
                     return SpanExportResult.SUCCESS
                 self._pending = None
                 self._wait_idle()
-                return self._write(block)
+                return self._write(block.to_arrow())
         except Exception as exc:  # noqa: BLE001 - export must never raise into the span processor
             self._pending = None
-            self.dropped += len(spans)
-            self._warn("bug", f"dropped {len(spans)} spans: unexpected {type(exc).__name__}: {exc}")
+            lost = max(len(block), len(spans)) if block is not None else len(spans)  # joined spans too
+            self.dropped += lost
+            self._warn("bug", f"dropped {lost} spans: unexpected {type(exc).__name__}: {exc}")
             return SpanExportResult.FAILURE
         finally:
             otel_context.detach(token)
 
-    def _submit(self, block: SpanColumns) -> None:
-        """Hand ``block`` to the inserter thread (after the previous one is written)."""
+    def _submit(self, table: pa.Table) -> None:
+        """Hand ``table`` to the inserter thread (after the previous one is written)."""
         with self._slot:
             self._slot.wait_for(lambda: self._inflight is None)
-            self._inflight = block
+            self._inflight = table
             if self._inserter is None or not self._inserter.is_alive():
                 self._inserter = threading.Thread(target=self._insert_loop, name="smarter-obs-clickhouse-exporter",
                                                   daemon=True)
@@ -151,8 +164,8 @@ class ClickHouseSpanExporter(SpanExporter):
                 try:
                     self._write(block)
                 except Exception as exc:  # noqa: BLE001 - the thread must survive anything
-                    self.dropped += len(block)
-                    self._warn("bug", f"dropped {len(block)} spans: {type(exc).__name__}: {exc}")
+                    self.dropped += block.num_rows
+                    self._warn("bug", f"dropped {block.num_rows} spans: {type(exc).__name__}: {exc}")
                 with self._slot:
                     self._inflight = None
                     self._slot.notify_all()
@@ -172,21 +185,20 @@ class ClickHouseSpanExporter(SpanExporter):
                 if self._generation == generation and self._pending is not None:
                     block, self._pending = self._pending, None
                     self._wait_idle()
-                    self._write(block)
+                    self._write(block.to_arrow())
         except Exception as exc:  # noqa: BLE001 - a timer thread has nobody to raise to
             self._warn("bug", f"delayed insert failed: {type(exc).__name__}: {exc}")
         finally:
             otel_context.detach(token)
 
-    def _write(self, block: SpanColumns) -> SpanExportResult:
-        """Insert ``block`` (lock held), retrying retryable failures until the timeout."""
-        names, data = block.insert_columns()
-        count = len(block)
+    def _write(self, table: pa.Table) -> SpanExportResult:
+        """Insert ``table`` (lock held), retrying retryable failures until the timeout."""
+        count = table.num_rows
         deadline = time.monotonic() + self._timeout
         backoff = _BACKOFF_START
         while True:
             try:
-                self.exported += self._sink.write(TABLE, names, data)
+                self.exported += self._sink.write_arrow(TABLE, table)
                 return SpanExportResult.SUCCESS
             except SinkUnavailableError as exc:
                 delay = backoff * random.uniform(0.8, 1.2)
@@ -219,7 +231,7 @@ class ClickHouseSpanExporter(SpanExporter):
             if self._pending is None:
                 return True
             block, self._pending = self._pending, None
-            return self._write(block) is SpanExportResult.SUCCESS
+            return self._write(block.to_arrow()) is SpanExportResult.SUCCESS
         finally:
             self._lock.release()
 

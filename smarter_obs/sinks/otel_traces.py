@@ -10,7 +10,8 @@ Two inputs, one output: SDK ``ReadableSpan`` objects (the in-process exporter) a
   floats in shortest form without exponent (``2`` not ``2.0``), bytes in base64, arrays and maps as compact JSON;
 - ``ServiceName`` = resource ``service.name``; ``ScopeName``/``ScopeVersion`` from the instrumentation scope.
 
-Columns are built directly (no per-row tuples) because the insert is columnar.
+Rows are never materialised: spans are appended to flat column lists (:class:`SpanColumns`) that become one
+Arrow table per insert (:mod:`smarter_obs.sinks._arrow`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ COLUMNS: tuple[str, ...] = (
     "StatusMessage", "Events.Timestamp", "Events.Name", "Events.Attributes", "Links.TraceId", "Links.SpanId",
     "Links.TraceState", "Links.Attributes",
 )
-_EVENTS_TS = COLUMNS.index("Events.Timestamp")
-_LINKS_TRACE = COLUMNS.index("Links.TraceId")
 #: OTLP enum value → column value. The SDK's SpanKind enum is OTLP's minus one.
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 STATUS_CODES = ("Unset", "Ok", "Error")
@@ -52,7 +51,6 @@ _MCP_METHOD = "mcp.method.name"
 _TOOL_NAME = "gen_ai.tool.name"
 _OPERATION = "gen_ai.operation.name"
 _EMPTY: dict[str, str] = {}
-_NO_LIST: list = []
 
 
 # -- value formatting ------------------------------------------------------------------------------------
@@ -140,20 +138,87 @@ def _attributes(attributes: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 # -- the column block ------------------------------------------------------------------------------------
+#: Attribute keys and stringified values of one resource, plus its service name (cached per Resource).
+_ResourceEntry = tuple[tuple[str, ...], tuple[str, ...], str]
+#: Instrumentation scope name and version.
+_ScopeEntry = tuple[str, str]
+_NO_RESOURCE: _ResourceEntry = ((), (), "")
+_NO_SCOPE: _ScopeEntry = ("", "")
+
+
 class SpanColumns:
-    """A block of ``otel_traces`` rows held as one list per column (in ``COLUMNS`` order)."""
+    """A block of ``otel_traces`` rows held column-wise, ready to become one Arrow table.
 
-    __slots__ = ("columns",)
+    Scalar columns are plain lists; ``SpanAttributes`` is flat (a count per row, then all keys and all
+    values); resource and scope are *runs* (``[first_row, resource, scope]``, consecutive spans of one
+    provider share one run); events and links are sparse (``(row, entries)`` for the few spans that have
+    any). Flat lists are what Arrow builds its arrays from without a per-row Python step, and appending to
+    them is the cheapest way to read a span: the span's fields are read once, while they are in cache.
+    """
 
-    def __init__(self, columns: list[list] | None = None) -> None:
-        self.columns: list[list] = columns if columns is not None else [[] for _ in COLUMNS]
+    __slots__ = (
+        "attribute_counts",
+        "attribute_keys",
+        "attribute_values",
+        "durations",
+        "events",
+        "kinds",
+        "links",
+        "parent_span_ids",
+        "runs",
+        "span_ids",
+        "span_names",
+        "status_codes",
+        "status_messages",
+        "timestamps",
+        "trace_ids",
+        "trace_states",
+    )
+
+    def __init__(self) -> None:
+        self.timestamps: list[int] = []
+        self.trace_ids: list[str] = []
+        self.span_ids: list[str] = []
+        self.parent_span_ids: list[str] = []
+        self.trace_states: list[str] = []
+        self.span_names: list[str] = []
+        self.kinds: list[int] = []  # OTLP enum value, index into SPAN_KINDS
+        self.durations: list[int] = []
+        self.status_codes: list[int] = []  # index into STATUS_CODES
+        self.status_messages: list[str] = []
+        self.attribute_counts: list[int] = []
+        self.attribute_keys: list[str] = []
+        self.attribute_values: list[Any] = []  # str, or a raw SDK value stringified when the block is built
+        self.runs: list[list[Any]] = []
+        #: ``(row, [(timestamp, name, attributes), ...])``
+        self.events: list[tuple[int, list[tuple[int, str, dict[str, str]]]]] = []
+        #: ``(row, [(trace_id, span_id, trace_state, attributes), ...])``
+        self.links: list[tuple[int, list[tuple[str, str, str, dict[str, str]]]]] = []
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return len(self.timestamps)
+
+    def _run(self, row: int, resource: _ResourceEntry, scope: _ScopeEntry) -> None:
+        runs = self.runs
+        if runs:
+            last = runs[-1]
+            if last[1] is resource and last[2] is scope:
+                return
+            if last[0] == row:  # an empty run (every span of it was filtered out)
+                runs.pop()
+                if runs and runs[-1][1] is resource and runs[-1][2] is scope:
+                    return
+        runs.append([row, resource, scope])
 
     def extend(self, other: SpanColumns) -> None:
-        for mine, theirs in zip(self.columns, other.columns):
-            mine.extend(theirs)
+        offset = len(self)
+        for run in other.runs:
+            if run[0] < len(other):
+                self._run(run[0] + offset, run[1], run[2])
+        self.events.extend((row + offset, entries) for row, entries in other.events)
+        self.links.extend((row + offset, entries) for row, entries in other.links)
+        for name in _LIST_SLOTS:
+            getattr(self, name).extend(getattr(other, name))
 
     @classmethod
     def concat(cls, blocks: Sequence[SpanColumns]) -> SpanColumns:
@@ -164,54 +229,99 @@ class SpanColumns:
             out.extend(block)
         return out
 
-    def insert_columns(self) -> tuple[tuple[str, ...], list[list]]:
-        """Column names and data for the insert, leaving out ``Events.*`` / ``Links.*`` when every row has
-        none (ClickHouse fills the defaults; serialising empty arrays is a large share of the insert cost)."""
-        names, data = [], []
-        columns = self.columns
-        skip_events = all(not x for x in columns[_EVENTS_TS])
-        skip_links = all(not x for x in columns[_LINKS_TRACE])
-        for index, (name, column) in enumerate(zip(COLUMNS, columns)):
-            if (skip_events and _EVENTS_TS <= index < _LINKS_TRACE) or (skip_links and index >= _LINKS_TRACE):
-                continue
-            names.append(name)
-            data.append(column)
-        return tuple(names), data
+    def _run_rows(self) -> list[tuple[int, _ResourceEntry, _ScopeEntry]]:
+        """``(row count, resource, scope)`` per non-empty run."""
+        bounds = [run[0] for run in self.runs] + [len(self)]
+        return [(bounds[i + 1] - run[0], run[1], run[2]) for i, run in enumerate(self.runs)
+                if bounds[i + 1] > run[0]]
+
+    def to_arrow(self) -> Any:
+        """The block as a ``pyarrow.Table`` of ``otel_traces`` columns, in the table's sorting-key order.
+
+        Columns whose every value is the column default are left out (ClickHouse fills them).
+        """
+        from smarter_obs.sinks import _arrow
+
+        return _arrow.span_table(self)
 
     def rows(self) -> list[dict[str, Any]]:
-        """Rows as dicts (for tests and debugging; the insert path stays columnar)."""
-        return [dict(zip(COLUMNS, values)) for values in zip(*self.columns)]
+        """Rows as dicts in ``COLUMNS`` order (for tests and debugging; inserts go through ``to_arrow``)."""
+        values = iter(_strings(self.attribute_values))
+        keys = iter(self.attribute_keys)
+        resources = [entry for count, res, scope in self._run_rows() for entry in [(res, scope)] * count]
+        events = dict(self.events)
+        links = dict(self.links)
+        rows = []
+        for row in range(len(self)):
+            (res_keys, res_values, service), (scope_name, scope_version) = resources[row]
+            row_events = events.get(row, ())
+            row_links = links.get(row, ())
+            rows.append({
+                "Timestamp": self.timestamps[row],
+                "TraceId": self.trace_ids[row],
+                "SpanId": self.span_ids[row],
+                "ParentSpanId": self.parent_span_ids[row],
+                "TraceState": self.trace_states[row],
+                "SpanName": self.span_names[row],
+                "SpanKind": SPAN_KINDS[self.kinds[row]],
+                "ServiceName": service,
+                "ResourceAttributes": dict(zip(res_keys, res_values)),
+                "ScopeName": scope_name,
+                "ScopeVersion": scope_version,
+                "SpanAttributes": {next(keys): next(values) for _ in range(self.attribute_counts[row])},
+                "Duration": self.durations[row],
+                "StatusCode": STATUS_CODES[self.status_codes[row]],
+                "StatusMessage": self.status_messages[row],
+                "Events.Timestamp": [e[0] for e in row_events],
+                "Events.Name": [e[1] for e in row_events],
+                "Events.Attributes": [e[2] for e in row_events],
+                "Links.TraceId": [link[0] for link in row_links],
+                "Links.SpanId": [link[1] for link in row_links],
+                "Links.TraceState": [link[2] for link in row_links],
+                "Links.Attributes": [link[3] for link in row_links],
+            })
+        return rows
+
+
+_LIST_SLOTS = tuple(name for name in SpanColumns.__slots__ if name not in ("runs", "events", "links"))
+
+
+def _strings(values: list[Any]) -> list[str]:
+    """``values`` with every non-string stringified as the Map columns store it."""
+    return [v if v.__class__ is str else attribute_string(v) for v in values]
 
 
 # -- SDK spans -------------------------------------------------------------------------------------------
-_scope_cache: dict[int, tuple[Any, str, str]] = {}
-_resource_cache: dict[int, tuple[Any, dict[str, str], str]] = {}
+_scope_cache: dict[int, tuple[Any, _ScopeEntry]] = {}
+_resource_cache: dict[int, tuple[Any, _ResourceEntry]] = {}
 
 
-def _resource(resource: Any) -> tuple[dict[str, str], str]:
+def _resource(resource: Any) -> _ResourceEntry:
     """Stringified resource attributes and service name, cached per Resource object (one per provider)."""
     key = id(resource)
     hit = _resource_cache.get(key)
     if hit is not None and hit[0] is resource:
-        return hit[1], hit[2]
+        return hit[1]
     attrs = _attributes(resource.attributes if resource is not None else None)
     if len(_resource_cache) > 256:
         _resource_cache.clear()
-    _resource_cache[key] = (resource, attrs, attrs.get(_SERVICE_NAME, ""))
-    return attrs, attrs.get(_SERVICE_NAME, "")
+    entry = (tuple(attrs), tuple(attrs.values()), attrs.get(_SERVICE_NAME, ""))
+    _resource_cache[key] = (resource, entry)
+    return entry
 
 
-def _scope(scope: Any) -> tuple[str, str]:
+def _scope(scope: Any) -> _ScopeEntry:
     if scope is None:
-        return "", ""
+        return _NO_SCOPE
     key = id(scope)
     hit = _scope_cache.get(key)
     if hit is not None and hit[0] is scope:
-        return hit[1], hit[2]
+        return hit[1]
     if len(_scope_cache) > 1024:
         _scope_cache.clear()
-    _scope_cache[key] = (scope, scope.name or "", scope.version or "")
-    return scope.name or "", scope.version or ""
+    entry = (scope.name or "", scope.version or "")
+    _scope_cache[key] = (scope, entry)
+    return entry
 
 
 def _trace_state(state: Any) -> str:
@@ -228,23 +338,24 @@ _FAST_TYPES: tuple[type, ...] | None = None
 
 
 def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> SpanColumns:
-    """Columns for finished SDK spans (``opentelemetry.sdk.trace.ReadableSpan``)."""
+    """Columns for finished SDK spans (``opentelemetry.sdk.trace.ReadableSpan``), appended to ``into``."""
     global _FAST_TYPES
     if _FAST_TYPES is None:
         _FAST_TYPES = _sdk_fast_types()
     fast_types = _FAST_TYPES
     block = into if into is not None else SpanColumns()
-    (ts, trace_ids, span_ids, parents, states, names, kinds, services, res_attrs, scope_names, scope_versions,
-     span_attrs, durations, status_codes, status_messages, ev_ts, ev_names, ev_attrs, ln_trace, ln_span,
-     ln_state, ln_attrs) = block.columns
+    # Bound methods once: this loop is the exporter's hot path (a few µs per span).
+    ts, trace_ids, span_ids = block.timestamps.append, block.trace_ids.append, block.span_ids.append
+    parents, states, names = block.parent_span_ids.append, block.trace_states.append, block.span_names.append
+    kinds, durations, codes = block.kinds.append, block.durations.append, block.status_codes.append
+    messages, counts = block.status_messages.append, block.attribute_counts.append
+    keys, values = block.attribute_keys.extend, block.attribute_values.extend
+    add_events, add_links = block.events.append, block.links.append
     attrs_of = _attributes
-    resource_of = _resource
-    scope_of = _scope
-    kind_names = {kind.value: SPAN_KINDS[kind.value + 1] for kind in _sdk_kinds()}
-    status_names = {code.value: STATUS_CODES[code.value] for code in _sdk_status_codes()}
-
+    kind_values = {kind.value: kind.value + 1 for kind in _sdk_kinds()}  # SDK enum + 1 = OTLP enum
+    row = len(block)
     last_resource = last_scope = object()
-    resource = service = scope_name = scope_version = None
+    resource = scope = None
     for span in spans:
         if type(span) in fast_types:
             # The public properties copy events/links and wrap attributes on every access; the SDK's own
@@ -264,49 +375,37 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
             status, name = span.status, span.name
             kind, code, description = span.kind.value, status.status_code.value, status.description
             span_resource, span_scope = span.resource, span.instrumentation_scope
-        if span_resource is not last_resource:
-            resource, service = resource_of(span_resource)
-            last_resource = span_resource
-        if span_scope is not last_scope:
-            scope_name, scope_version = scope_of(span_scope)
-            last_scope = span_scope
+        if span_resource is not last_resource or span_scope is not last_scope:
+            resource = _resource(span_resource)
+            scope = _scope(span_scope)
+            last_resource, last_scope = span_resource, span_scope
+            block._run(row, resource, scope)
         start = start or 0
-        ts.append(start)
-        trace_ids.append(f"{ctx.trace_id:032x}")
-        span_ids.append(f"{ctx.span_id:016x}")
-        parents.append(f"{parent.span_id:016x}" if parent is not None and parent.span_id else "")
-        states.append(ctx.trace_state.to_header() if ctx.trace_state else "")
-        names.append(name)
-        kinds.append(kind_names[kind])
-        services.append(service)
-        res_attrs.append(resource)
-        scope_names.append(scope_name)
-        scope_versions.append(scope_version)
-        span_attrs.append(
-            {k: (v if v.__class__ is str else attribute_string(v)) for k, v in attributes.items()}
-            if attributes else _EMPTY
-        )
-        durations.append(end - start if end and end > start else 0)
-        status_codes.append(status_names[code])
-        status_messages.append(description or "")
+        ts(start)
+        # int.to_bytes().hex() is several times faster than f"{id:032x}" (same lowercase, zero-padded text)
+        trace_ids(ctx.trace_id.to_bytes(16, "big").hex())
+        span_ids(ctx.span_id.to_bytes(8, "big").hex())
+        parents(parent.span_id.to_bytes(8, "big").hex() if parent is not None and parent.span_id else "")
+        state = ctx.trace_state
+        states(state.to_header() if state is not None and len(state._dict) else "")
+        names(name)
+        kinds(kind_values[kind])
+        if attributes:
+            keys(attributes)
+            values(attributes.values())
+            counts(len(attributes))
+        else:
+            counts(0)
+        durations(end - start if end and end > start else 0)
+        codes(code)
+        messages(description or "")
         if events:
-            ev_ts.append([e.timestamp for e in events])
-            ev_names.append([e.name for e in events])
-            ev_attrs.append([attrs_of(e.attributes) for e in events])
-        else:
-            ev_ts.append(_NO_LIST)
-            ev_names.append(_NO_LIST)
-            ev_attrs.append(_NO_LIST)
+            add_events((row, [(e.timestamp, e.name, attrs_of(e.attributes)) for e in events]))
         if links:
-            ln_trace.append([f"{link.context.trace_id:032x}" for link in links])
-            ln_span.append([f"{link.context.span_id:016x}" for link in links])
-            ln_state.append([_trace_state(link.context.trace_state) for link in links])
-            ln_attrs.append([attrs_of(link.attributes) for link in links])
-        else:
-            ln_trace.append(_NO_LIST)
-            ln_span.append(_NO_LIST)
-            ln_state.append(_NO_LIST)
-            ln_attrs.append(_NO_LIST)
+            add_links((row, [(f"{link.context.trace_id:032x}", f"{link.context.span_id:016x}",
+                              _trace_state(link.context.trace_state), attrs_of(link.attributes))
+                             for link in links]))
+        row += 1
     return block
 
 
@@ -314,12 +413,6 @@ def _sdk_kinds() -> Iterable[Any]:
     from opentelemetry.trace import SpanKind
 
     return SpanKind
-
-
-def _sdk_status_codes() -> Iterable[Any]:
-    from opentelemetry.trace import StatusCode
-
-    return StatusCode
 
 
 # -- OTLP protobuf ---------------------------------------------------------------------------------------
@@ -386,17 +479,18 @@ def from_otlp(
     (called with span name and stringified attributes) declines are neither stored nor rejected.
     """
     block = into if into is not None else SpanColumns()
-    (ts, trace_ids, span_ids, parents, states, names, kinds, services, res_attrs, scope_names, scope_versions,
-     span_attrs, durations, status_codes, status_messages, ev_ts, ev_names, ev_attrs, ln_trace, ln_span,
-     ln_state, ln_attrs) = block.columns
+    ts, trace_ids, span_ids = block.timestamps.append, block.trace_ids.append, block.span_ids.append
+    parents, states, names = block.parent_span_ids.append, block.trace_states.append, block.span_names.append
+    kinds, durations, codes = block.kinds.append, block.durations.append, block.status_codes.append
+    messages, counts = block.status_messages.append, block.attribute_counts.append
+    keys, values = block.attribute_keys.extend, block.attribute_values.extend
     accepted = rejected = 0
     attrs_of = _otlp_attributes
     for resource_spans in request.resource_spans:
-        resource = attrs_of(resource_spans.resource.attributes)
-        service = resource.get(_SERVICE_NAME, "")
+        attrs = attrs_of(resource_spans.resource.attributes)
+        resource = (tuple(attrs), tuple(attrs.values()), attrs.get(_SERVICE_NAME, ""))
         for scope_spans in resource_spans.scope_spans:
-            scope_name = scope_spans.scope.name
-            scope_version = scope_spans.scope.version
+            block._run(len(block), resource, (scope_spans.scope.name, scope_spans.scope.version))
             for span in scope_spans.spans:
                 if not _valid_ids(span):
                     rejected += 1
@@ -405,45 +499,30 @@ def from_otlp(
                 if keep is not None and not keep(span.name, attributes):
                     continue
                 accepted += 1
+                row = len(block)
                 start = span.start_time_unix_nano
                 end = span.end_time_unix_nano
-                ts.append(start)
-                trace_ids.append(span.trace_id.hex())
-                span_ids.append(span.span_id.hex())
-                parents.append(_hex(span.parent_span_id))
-                states.append(span.trace_state)
-                names.append(span.name)
+                ts(start)
+                trace_ids(span.trace_id.hex())
+                span_ids(span.span_id.hex())
+                parents(_hex(span.parent_span_id))
+                states(span.trace_state)
+                names(span.name)
                 kind = span.kind
-                kinds.append(SPAN_KINDS[kind] if 0 <= kind < 6 else SPAN_KINDS[0])
-                services.append(service)
-                res_attrs.append(resource)
-                scope_names.append(scope_name)
-                scope_versions.append(scope_version)
-                span_attrs.append(attributes)
-                durations.append(end - start if end > start else 0)
+                kinds(kind if 0 <= kind < 6 else 0)
+                keys(attributes)
+                values(attributes.values())
+                counts(len(attributes))
+                durations(end - start if end > start else 0)
                 code = span.status.code
-                status_codes.append(STATUS_CODES[code] if 0 <= code < 3 else STATUS_CODES[0])
-                status_messages.append(span.status.message)
-                events = span.events
-                if events:
-                    ev_ts.append([e.time_unix_nano for e in events])
-                    ev_names.append([e.name for e in events])
-                    ev_attrs.append([attrs_of(e.attributes) for e in events])
-                else:
-                    ev_ts.append(_NO_LIST)
-                    ev_names.append(_NO_LIST)
-                    ev_attrs.append(_NO_LIST)
-                links = span.links
-                if links:
-                    ln_trace.append([_hex(link.trace_id) for link in links])
-                    ln_span.append([_hex(link.span_id) for link in links])
-                    ln_state.append([link.trace_state for link in links])
-                    ln_attrs.append([attrs_of(link.attributes) for link in links])
-                else:
-                    ln_trace.append(_NO_LIST)
-                    ln_span.append(_NO_LIST)
-                    ln_state.append(_NO_LIST)
-                    ln_attrs.append(_NO_LIST)
+                codes(code if 0 <= code < 3 else 0)
+                messages(span.status.message)
+                if span.events:
+                    block.events.append((row, [(e.time_unix_nano, e.name, attrs_of(e.attributes))
+                                               for e in span.events]))
+                if span.links:
+                    block.links.append((row, [(_hex(link.trace_id), _hex(link.span_id), link.trace_state,
+                                               attrs_of(link.attributes)) for link in span.links]))
     message = f"{rejected} spans rejected: trace id must be 16 bytes and span id 8 bytes, not all zero" \
         if rejected else ""
     return block, accepted, rejected, message
