@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # heavy imports kept lazy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "INSERT_SETTINGS",
     "ClickHouseSink",
     "ClickHouseURL",
     "connect",
@@ -244,6 +245,11 @@ def map_errors(
         raise cls(message, table=table, rows=rows) from None
 
 
+#: Settings of every insert. Each insert builds a new pipeline for the materialized views behind the table,
+#: and ClickHouse JIT-compiles their GROUP BY aggregates anew each time (~20 ms per insert into otel_traces,
+#: a fifth of the insert); interpreted aggregation of one block is faster than compiling it.
+INSERT_SETTINGS = {"compile_aggregate_expressions": 0}
+
 _chdb_lock = threading.Lock()
 
 
@@ -358,7 +364,8 @@ class ClickHouseSink:
             key = (f"{database}.{name}", columns)
             context = self._contexts.get(key)
             if context is None:
-                context = client.create_insert_context(name, list(columns), database=database)
+                context = client.create_insert_context(name, list(columns), database=database,
+                                                       settings=INSERT_SETTINGS)
                 self._contexts[key] = context
             context.column_oriented = columnar
             context.data = data
@@ -389,9 +396,9 @@ class ClickHouseSink:
                 with pyarrow.ipc.new_stream(sink, data.schema) as writer:
                     writer.write_table(data)
                 client.raw_insert(f"{quote_identifier(database)}.{quote_identifier(name)}", data.column_names,
-                                  memoryview(sink.getvalue()), fmt="ArrowStream")
+                                  memoryview(sink.getvalue()), settings=INSERT_SETTINGS, fmt="ArrowStream")
             else:
-                client.insert_arrow(name, data, database=database)
+                client.insert_arrow(name, data, database=database, settings=INSERT_SETTINGS)
 
         return self._insert(table, rows, insert)
 
