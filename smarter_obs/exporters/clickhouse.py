@@ -12,8 +12,9 @@ the exporter write what it holds.
 
 A full joined block becomes one Arrow table (see ``smarter_obs.sinks._arrow``) that a background thread
 inserts while the next batches are mapped (the insert releases the GIL). Memory is bounded: the processor's
-queue plus at most two blocks of ``max_batch`` spans (about 0.5 KB per span). Retryable failures are retried with exponential backoff until ``timeout`` seconds have
-passed; then the spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
+queue plus two blocks of ``max_batch`` spans (the one in flight, ~0.25 KB per span as Arrow plus its IPC
+copy, and the next one, joined at ~0.36 KB per span or waiting as Arrow): ~30 MB at the default.
+Retryable failures are retried with exponential backoff until ``timeout`` seconds have passed; then the spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 #: Most spans joined into one insert. Each insert costs ClickHouse a fixed amount of CPU (parts of three
 #: tables, skip indexes, later merges): on 2 cores 32768-span inserts took ~20 µs of CPU per span including
-#: merges against ~31 µs for 8192 (bench_spans). A joined block holds ~0.5 KB per span (~17 MB).
+#: merges against ~31 µs for 8192 (bench_spans). A joined block holds ~0.36 KB per span (~12 MB).
 DEFAULT_MAX_BATCH = 32768
 #: Longest time (seconds) joined spans wait before their insert.
 DEFAULT_MAX_DELAY = 1.0
