@@ -142,7 +142,6 @@ def _attributes(attributes: Mapping[str, Any] | None) -> dict[str, str]:
 _ResourceEntry = tuple[tuple[str, ...], tuple[str, ...], str]
 #: Instrumentation scope name and version.
 _ScopeEntry = tuple[str, str]
-_NO_RESOURCE: _ResourceEntry = ((), (), "")
 _NO_SCOPE: _ScopeEntry = ("", "")
 
 
@@ -209,6 +208,14 @@ class SpanColumns:
                 if runs and runs[-1][1] is resource and runs[-1][2] is scope:
                     return
         runs.append([row, resource, scope])
+
+    def _appenders(self) -> tuple[Callable[[Any], None], ...]:
+        """Bound ``append`` of each scalar column and ``extend`` of the attribute keys and values, in the
+        order the mappers unpack them."""
+        return (self.timestamps.append, self.trace_ids.append, self.span_ids.append, self.parent_span_ids.append,
+                self.trace_states.append, self.span_names.append, self.kinds.append, self.durations.append,
+                self.status_codes.append, self.status_messages.append, self.attribute_counts.append,
+                self.attribute_keys.extend, self.attribute_values.extend)
 
     def extend(self, other: SpanColumns) -> None:
         offset = len(self)
@@ -345,11 +352,8 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
     fast_types = _FAST_TYPES
     block = into if into is not None else SpanColumns()
     # Bound methods once: this loop is the exporter's hot path (a few µs per span).
-    ts, trace_ids, span_ids = block.timestamps.append, block.trace_ids.append, block.span_ids.append
-    parents, states, names = block.parent_span_ids.append, block.trace_states.append, block.span_names.append
-    kinds, durations, codes = block.kinds.append, block.durations.append, block.status_codes.append
-    messages, counts = block.status_messages.append, block.attribute_counts.append
-    keys, values = block.attribute_keys.extend, block.attribute_values.extend
+    (ts, trace_ids, span_ids, parents, states, names, kinds, durations, codes, messages, counts, keys,
+     values) = block._appenders()
     add_events, add_links = block.events.append, block.links.append
     attrs_of = _attributes
     kind_values = {kind.value: kind.value + 1 for kind in _sdk_kinds()}  # SDK enum + 1 = OTLP enum
@@ -479,11 +483,8 @@ def from_otlp(
     (called with span name and stringified attributes) declines are neither stored nor rejected.
     """
     block = into if into is not None else SpanColumns()
-    ts, trace_ids, span_ids = block.timestamps.append, block.trace_ids.append, block.span_ids.append
-    parents, states, names = block.parent_span_ids.append, block.trace_states.append, block.span_names.append
-    kinds, durations, codes = block.kinds.append, block.durations.append, block.status_codes.append
-    messages, counts = block.status_messages.append, block.attribute_counts.append
-    keys, values = block.attribute_keys.extend, block.attribute_values.extend
+    (ts, trace_ids, span_ids, parents, states, names, kinds, durations, codes, messages, counts, keys,
+     values) = block._appenders()
     accepted = rejected = 0
     attrs_of = _otlp_attributes
     for resource_spans in request.resource_spans:
