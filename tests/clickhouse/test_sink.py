@@ -65,6 +65,26 @@ def test_write_columns_and_rows_then_read_back(chdb_url: str, clickhouse_databas
         sink.write("kv", ["k"], [["z"]])
 
 
+def test_write_arrow_then_read_back_and_errors_name_the_table(chdb_url: str, clickhouse_database: str) -> None:
+    import pyarrow as pa
+
+    with ClickHouseSink(chdb_url, database=clickhouse_database) as sink:
+        sink.command(f"CREATE DATABASE {clickhouse_database}")
+        sink.command(f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, "
+                     "m Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY k")
+        keys = pa.array(["p", "p", "r"]).dictionary_encode()
+        table = pa.table({"k": ["a", "b"], "v": pa.array([1, 2], pa.uint64()),
+                          "m": pa.MapArray.from_arrays([0, 1, 3], keys, pa.array(["q", "s", "t"]))})
+        assert sink.write_arrow("kv", table) == 2
+        assert sink.write_arrow("kv", table.slice(0, 0)) == 0
+        with pytest.raises(SinkError) as info:
+            sink.write_arrow("kv", pa.table({"nope": [1]}))
+        assert not isinstance(info.value, SinkUnavailableError)
+        assert info.value.table == f"{clickhouse_database}.kv" and info.value.rows == 1
+        rows = sink.query_rows(f"SELECT k, v, m FROM {clickhouse_database}.kv ORDER BY k")
+    assert rows == [("a", 1, {"p": "q"}), ("b", 2, {"p": "s", "r": "t"})]
+
+
 def test_rows_passed_as_columns_is_a_clear_error(chdb_url: str, clickhouse_database: str) -> None:
     sink = ClickHouseSink(chdb_url, database=clickhouse_database)
     with pytest.raises(ValueError, match="columnar=False"):
