@@ -141,6 +141,28 @@ def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(click
     assert stored() == 10 * 256 + 100 + 512 and exporter.dropped == 0
 
 
+def test_a_burst_is_inserted_once_min_batch_spans_wait_and_no_insert_runs(clickhouse, chdb_url,
+                                                                         clickhouse_database) -> None:
+    exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database, max_batch=10_000, max_delay=30,
+                                      min_batch=600)
+    spans = make_spans(seed=28, count=1280)
+    batches = [spans[i:i + 256] for i in range(0, 1280, 256)]
+
+    def stored() -> int:
+        return clickhouse.command("SELECT count() FROM otel_traces")
+
+    for batch in batches[:3]:
+        exporter.export(batch)
+    assert (stored(), exporter.pending) == (256, 512)  # joined: fewer than min_batch wait
+    exporter.export(batches[3])  # 768 >= min_batch and the inserter is idle: inserted now, not in 30 s
+    assert exporter.pending == 0
+    assert eventually(stored, 1024)
+    exporter.export(batches[4])
+    assert exporter.pending == 256
+    exporter.shutdown()
+    assert stored() == 1280 and exporter.dropped == 0
+
+
 def test_outage_while_joining_batches_stays_bounded_and_shuts_down() -> None:
     exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{closed_port()}", timeout=0.3, max_batch=1024,
                                       max_delay=0.1)
