@@ -109,24 +109,21 @@ def _nested_maps(maps: list[dict[str, str]]) -> pa.Array:
     return _map([len(m) for m in maps], [k for m in maps for k in m], [v for m in maps for v in m.values()])
 
 
-def _events(block: SpanColumns) -> dict[str, pa.Array]:
-    offsets = _offsets(_sparse_counts(block.events, len(block)))
-    flat = [event for _, events in block.events for event in events]
-    return {
-        "Events.Timestamp": pa.ListArray.from_arrays(offsets, pa.array([e[0] for e in flat], _TIMESTAMP)),
-        "Events.Name": pa.ListArray.from_arrays(offsets, pa.array([e[1] for e in flat], _STRING)),
-        "Events.Attributes": pa.ListArray.from_arrays(offsets, _nested_maps([e[2] for e in flat])),
-    }
+#: Nested sub-columns and the Arrow type of each field of the sparse entries (None: an attribute map).
+_EVENT_FIELDS = (("Events.Timestamp", _TIMESTAMP), ("Events.Name", _STRING), ("Events.Attributes", None))
+_LINK_FIELDS = (("Links.TraceId", _STRING), ("Links.SpanId", _STRING), ("Links.TraceState", _STRING),
+                ("Links.Attributes", None))
 
 
-def _links(block: SpanColumns) -> dict[str, pa.Array]:
-    offsets = _offsets(_sparse_counts(block.links, len(block)))
-    flat = [link for _, links in block.links for link in links]
+def _nested(entries: list[tuple[int, list[tuple]]], rows: int,
+            fields: tuple[tuple[str, pa.DataType | None], ...]) -> dict[str, pa.Array]:
+    """The list columns of a Nested structure from sparse ``(row, [entry, ...])`` pairs."""
+    offsets = _offsets(_sparse_counts(entries, rows))
+    flat = [entry for _, items in entries for entry in items]
     return {
-        "Links.TraceId": pa.ListArray.from_arrays(offsets, pa.array([x[0] for x in flat], _STRING)),
-        "Links.SpanId": pa.ListArray.from_arrays(offsets, pa.array([x[1] for x in flat], _STRING)),
-        "Links.TraceState": pa.ListArray.from_arrays(offsets, pa.array([x[2] for x in flat], _STRING)),
-        "Links.Attributes": pa.ListArray.from_arrays(offsets, _nested_maps([x[3] for x in flat])),
+        name: pa.ListArray.from_arrays(
+            offsets, _nested_maps([e[i] for e in flat]) if kind is None else pa.array([e[i] for e in flat], kind))
+        for i, (name, kind) in enumerate(fields)
     }
 
 
@@ -158,9 +155,9 @@ def span_table(block: SpanColumns) -> pa.Table:
     }
     rows = {name: column for name, column in rows.items() if column is not None}
     if block.events:
-        rows.update(_events(block))
+        rows.update(_nested(block.events, len(block), _EVENT_FIELDS))
     if block.links:
-        rows.update(_links(block))
+        rows.update(_nested(block.links, len(block), _LINK_FIELDS))
     if order is not None:
         rows = dict(zip(rows, pa.table(rows).take(pa.array(order)).columns))
         run_of_row = run_of_row[order]
