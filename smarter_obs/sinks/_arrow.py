@@ -4,7 +4,7 @@ Why Arrow: ClickHouse parses an Arrow block with less work than the same block i
 pyarrow builds each column from a Python list in one C++ pass, where clickhouse-connect's Native writer
 spends several microseconds of Python per span. Low-cardinality columns travel dictionary-encoded, which
 ClickHouse turns into ``LowCardinality`` without hashing every value; the resource and scope columns are
-built from their runs with ``take``, never from per-row Python objects. Rows are put in the table's
+dictionary indices built from their runs, never from per-row Python objects. Rows are put in the table's
 sorting-key order, so ClickHouse does not sort and permute the block again.
 """
 
