@@ -29,6 +29,28 @@ _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(?P<target>.+?)\s+FORMAT\s+(?P<format
 _TRAILING_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 
 
+def _decompress(body: bytes, encoding: str | None) -> bytes:
+    if not encoding or encoding == "identity":
+        return body
+    if encoding == "lz4":
+        import lz4.frame
+
+        return lz4.frame.decompress(body)
+    if encoding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
+    if encoding == "gzip":
+        import gzip
+
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        import zlib
+
+        return zlib.decompress(body)
+    raise ValueError(f"Content-Encoding {encoding!r} is not supported by the shim")
+
+
 class Request:
     def __init__(self, method: str, params: dict[str, str], headers: dict[str, str], body: bytes) -> None:
         self.method, self.params, self.headers, self.body = method, params, headers, body
@@ -58,8 +80,12 @@ class ClickHouseHttpShim:
     def _execute(self, params: dict[str, str], body: bytes) -> tuple[bytes, str]:
         settings = {k: v for k, v in params.items() if k not in _TRANSPORT and not k.startswith("param_")}
         query = params.get("query")
-        if query is None:  # the statement is the body
-            query, body = body.decode(), b""
+        if query is None:  # the statement is the body, or its first line followed by the data to insert
+            head, newline, rest = body.partition(b"\n")
+            if _INSERT.match(head.decode(errors="replace")):
+                query, body = head.decode(), rest
+            else:
+                query, body = body.decode(), b""
         with self._lock:
             if params.get("database"):
                 self._engine.database = params["database"]
@@ -97,7 +123,7 @@ class ClickHouseHttpShim:
             def _handle(self) -> None:
                 url = urlsplit(self.path)
                 params = dict(parse_qsl(url.query, keep_blank_values=True))
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = _decompress(self._body(), self.headers.get("Content-Encoding"))
                 shim.requests.append(Request(self.command, params, dict(self.headers), body))
                 if url.path == "/ping":
                     return self._send(200, b"Ok.\n", {})
@@ -111,6 +137,16 @@ class ClickHouseHttpShim:
                 if fmt:
                     headers["X-ClickHouse-Format"] = fmt
                 return self._send(200, out, headers)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()
+                return b"".join(chunks)
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)

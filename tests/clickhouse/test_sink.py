@@ -50,8 +50,20 @@ def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
     assert parse_url("chdb:///srv/ch").path == "/srv/ch"  # the argument wins over the environment
 
 
-def test_write_columns_and_rows_then_read_back(chdb_url: str, clickhouse_database: str) -> None:
-    with ClickHouseSink(chdb_url, database=clickhouse_database) as sink:
+@pytest.fixture(params=["embedded", "server"])
+def store_url(request: pytest.FixtureRequest, chdb_url: str):
+    """The session's ClickHouse as ``chdb://`` and as a server URL (HTTP interface in front of it)."""
+    if request.param == "embedded":
+        yield chdb_url
+        return
+    from tests.clickhouse.http_shim import ClickHouseHttpShim
+
+    with ClickHouseHttpShim(chdb_url.removeprefix("chdb://")) as shim:
+        yield shim.url
+
+
+def test_write_columns_and_rows_then_read_back(store_url: str, clickhouse_database: str) -> None:
+    with ClickHouseSink(store_url, database=clickhouse_database) as sink:
         sink.command(f"CREATE DATABASE {clickhouse_database}")
         sink.command(f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, m Map(String, String), "
                      "`N.x` Array(String)) ENGINE = MergeTree ORDER BY k")
@@ -65,10 +77,10 @@ def test_write_columns_and_rows_then_read_back(chdb_url: str, clickhouse_databas
         sink.write("kv", ["k"], [["z"]])
 
 
-def test_write_arrow_then_read_back_and_errors_name_the_table(chdb_url: str, clickhouse_database: str) -> None:
+def test_write_arrow_then_read_back_and_errors_name_the_table(store_url: str, clickhouse_database: str) -> None:
     import pyarrow as pa
 
-    with ClickHouseSink(chdb_url, database=clickhouse_database) as sink:
+    with ClickHouseSink(store_url, database=clickhouse_database) as sink:
         sink.command(f"CREATE DATABASE {clickhouse_database}")
         sink.command(f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, "
                      "m Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY k")
