@@ -81,7 +81,7 @@ class ClickHouseHttpShim:
         settings = {k: v for k, v in params.items() if k not in _TRANSPORT and not k.startswith("param_")}
         query = params.get("query")
         if query is None:  # the statement is the body, or its first line followed by the data to insert
-            head, newline, rest = body.partition(b"\n")
+            head, _, rest = body.partition(b"\n")
             if _INSERT.match(head.decode(errors="replace")):
                 query, body = head.decode(), rest
             else:
