@@ -31,10 +31,12 @@ class SeededIds(IdGenerator):
         return self._random.getrandbits(128) or 1
 
 
-def provider(seed: int, service: str = "mcp-tools", *exporters: SpanExporter) -> TracerProvider:
+def provider(seed: int, service: str = "mcp-tools", *exporters: SpanExporter,
+             resource: dict | None = None) -> TracerProvider:
+    """A provider with seeded ids; ``resource`` adds attributes to its resource."""
     tp = TracerProvider(
         resource=Resource({"service.name": service, "deployment.environment.name": "test", "host.cpus": 2,
-                           "service.weight": 0.5}),
+                           "service.weight": 0.5, **(resource or {})}),
         id_generator=SeededIds(seed),
     )
     for exporter in exporters:
@@ -88,9 +90,10 @@ def emit(tp: TracerProvider, seed: int, count: int, *, minutes: int = 3) -> None
         span.end(end_time=start + duration)
 
 
-def make_spans(seed: int, count: int, service: str = "mcp-tools") -> Sequence[ReadableSpan]:
+def make_spans(seed: int, count: int, service: str = "mcp-tools", *,
+               resource: dict | None = None) -> Sequence[ReadableSpan]:
     memory = InMemorySpanExporter()
-    tp = provider(seed, service, memory)
+    tp = provider(seed, service, memory, resource=resource)
     emit(tp, seed, count)
     tp.shutdown()
     return memory.get_finished_spans()

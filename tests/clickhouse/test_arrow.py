@@ -5,14 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pyarrow as pa
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
 from smarter_obs.sinks.otel_traces import COLUMNS, from_sdk_spans
-from tests.clickhouse.spanfactory import SeededIds, emit, make_spans
+from tests.clickhouse.spanfactory import make_spans
 from tests.clickhouse.test_exporter import stored_rows
 from tests.clickhouse.test_mapping import by_span_id, expected_row
 
@@ -21,15 +17,8 @@ DEFAULTS = {"ParentSpanId": "", "TraceState": "", "StatusMessage": "", **{c: [] 
 
 def mixed_spans() -> list:
     """Spans of three providers, interleaved: two share a service name, all have their own resource."""
-    sources = []
-    for seed, service, instance in ((31, "mcp-tools", "a"), (32, "mcp-tools", "b"), (33, "shop-api", "a")):
-        memory = InMemorySpanExporter()
-        tp = TracerProvider(resource=Resource({"service.name": service, "service.instance.id": instance}),
-                            id_generator=SeededIds(seed))
-        tp.add_span_processor(SimpleSpanProcessor(memory))
-        emit(tp, seed, 150)
-        tp.shutdown()
-        sources.append(memory.get_finished_spans())
+    sources = [make_spans(seed, 150, service, resource={"service.instance.id": instance})
+               for seed, service, instance in ((31, "mcp-tools", "a"), (32, "mcp-tools", "b"), (33, "shop-api", "a"))]
     return [span for group in itertools.zip_longest(*sources) for span in group if span is not None]
 
 

@@ -12,16 +12,9 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from tests.clickhouse.http_shim import ClickHouseHttpShim
 from tests.clickhouse.spanfactory import make_spans
 from tests.clickhouse.test_exporter import stored_rows
 from tests.clickhouse.test_mapping import by_span_id, expected_row
-
-
-@pytest.fixture
-def shim(chdb_url: str):
-    with ClickHouseHttpShim(chdb_url.removeprefix("chdb://")) as server:
-        yield server
 
 
 def test_exporter_over_http_writes_every_column(shim, clickhouse, clickhouse_database) -> None:

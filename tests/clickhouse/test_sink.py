@@ -51,15 +51,9 @@ def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
 
 
 @pytest.fixture(params=["embedded", "server"])
-def store_url(request: pytest.FixtureRequest, chdb_url: str):
+def store_url(request: pytest.FixtureRequest, chdb_url: str) -> str:
     """The session's ClickHouse as ``chdb://`` and as a server URL (HTTP interface in front of it)."""
-    if request.param == "embedded":
-        yield chdb_url
-        return
-    from tests.clickhouse.http_shim import ClickHouseHttpShim
-
-    with ClickHouseHttpShim(chdb_url.removeprefix("chdb://")) as shim:
-        yield shim.url
+    return chdb_url if request.param == "embedded" else request.getfixturevalue("shim").url
 
 
 def test_write_columns_and_rows_then_read_back(store_url: str, clickhouse_database: str) -> None:
