@@ -1,4 +1,4 @@
-"""n8n's published public-API schemas (shared/reference/specs/n8n) as jsonschema validators.
+"""n8n's published public-API schemas (kept in ``tests/specs/n8n``) as jsonschema validators.
 
 The YAML files are loaded as they are in n8n's repository; ``$ref``s across files are resolved by the
 ``referencing`` library (each file is a resource under its ``file://`` URI). OpenAPI 3.0's ``nullable``
@@ -22,15 +22,8 @@ _SKIP = {"example", "examples", "description"}
 
 
 def spec_dir() -> Path:
-    """``shared/reference/specs/n8n``, found beside or above the checkout; a missing spec is an error."""
-    repo = Path(__file__).resolve().parents[3]
-    for base in (repo, *repo.parents):
-        candidate = base / "shared" / "reference" / "specs" / "n8n"
-        if (candidate / "openapi.yml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"n8n API specs not found: looked for shared/reference/specs/n8n in {repo} and its parents. "
-        "The n8n tests validate the fake API against them; check out ../shared beside the repository.")
+    """The repository's copy of n8n's public-API spec (``tests/specs/n8n``, sources in ``SOURCES``)."""
+    return Path(__file__).resolve().parents[2] / "specs" / "n8n"
 
 
 def to_json_schema(node: Any, *, strict: bool) -> Any:
@@ -52,8 +45,12 @@ def to_json_schema(node: Any, *, strict: bool) -> Any:
                 out["enum"] = [*out["enum"], None]
         else:
             out = {"anyOf": [out, {"type": "null"}]}
-    if strict and out.get("type") in ("object", ["object", "null"]) and "properties" in out \
-            and "additionalProperties" not in out:
+    if (
+        strict
+        and out.get("type") in ("object", ["object", "null"])
+        and "properties" in out
+        and "additionalProperties" not in out
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -78,8 +75,9 @@ def registry(strict: bool = True) -> Registry:
         path = Path(uri.removeprefix("file://"))
         if not path.is_file():
             raise FileNotFoundError(f"$ref to {path}: not in the stored n8n specs")
-        return Resource.from_contents(to_json_schema(yaml.safe_load(path.read_text()), strict=strict),
-                                      default_specification=DRAFT4)
+        return Resource.from_contents(
+            to_json_schema(yaml.safe_load(path.read_text()), strict=strict), default_specification=DRAFT4
+        )
 
     return Registry(retrieve=retrieve)
 
@@ -93,8 +91,9 @@ def file_uri(relative: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def response_validator(operation_file: str, status: str = "200", *, strict: bool = True,
-                       method: str | None = None) -> jsonschema.Validator:
+def response_validator(
+    operation_file: str, status: str = "200", *, strict: bool = True, method: str | None = None
+) -> jsonschema.Validator:
     """Validator for the JSON body of ``status`` of the operation in ``operation_file`` (relative path).
 
     Generated operation files hold one operation; the classic path files nest it under ``method``.
@@ -102,7 +101,10 @@ def response_validator(operation_file: str, status: str = "200", *, strict: bool
     parts = ([method] if method else []) + ["responses", status, "content", "application/json", "schema"]
     uri = file_uri(operation_file)
     # Resolve the pointer once (a $ref per validation is slow); "id" keeps nested relative $refs working.
-    schema = {"id": uri, "allOf": [registry(strict).resolver().lookup(f"{uri}#/" + _pointer(*parts)).contents]}
+    schema = {
+        "id": uri,
+        "allOf": [registry(strict).resolver().lookup(f"{uri}#/" + _pointer(*parts)).contents],
+    }
     return jsonschema.Draft4Validator(schema, registry=registry(strict), format_checker=_format_checker())
 
 
@@ -137,8 +139,10 @@ def query_errors(operation_file: str, query: dict[str, str]) -> list[str]:
             except ValueError:
                 problems.append(f"{name}: {raw!r} is not a number")
                 continue
-        problems += [f"{name}: {e}" for e in errors(jsonschema.Draft4Validator(schema, format_checker=_format_checker()),
-                                                    value)]
+        problems += [
+            f"{name}: {e}"
+            for e in errors(jsonschema.Draft4Validator(schema, format_checker=_format_checker()), value)
+        ]
     return problems
 
 
