@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -19,22 +19,20 @@ _FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 def provisioning_dir(kind: str, env_name: str) -> Path:
     """The migration directory for ``kind`` (``clickhouse``/``postgres``).
 
-    ``$env_name`` if set; else ``provisioning/<kind>`` of the source checkout (editable installs, the
-    canonical tree); else the copy a wheel installs under ``<prefix>/share/smarter-obs/provisioning/<kind>``.
+    ``$env_name`` if set, else the package data ``smarter_obs.provisioning/<kind>`` (the repository's
+    ``provisioning/`` in an editable install, the wheel's copy otherwise).
     """
     override = settings.env(env_name)
-    candidates = [Path(override)] if override else [
-        Path(__file__).resolve().parents[2] / "provisioning" / kind,
-        Path(sys.prefix) / "share" / "smarter-obs" / "provisioning" / kind,
-    ]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError(
-        f"{kind} migrations not found (looked in {', '.join(map(str, candidates))}); "
-        f"set {env_name} to a provisioning/{kind} directory",
-        setting=env_name,
-    )
+    if override:
+        candidate = Path(override)
+    else:
+        candidate = Path(str(resources.files("smarter_obs.provisioning") / kind))
+    if not candidate.is_dir():
+        raise ConfigError(
+            f"{kind} migrations not found in {candidate}; set {env_name} to a provisioning/{kind} directory",
+            setting=env_name,
+        )
+    return candidate
 
 
 @dataclass(frozen=True)
@@ -117,8 +115,10 @@ def run(
     for migration in migrations:
         if migration.version in done:
             if progress and done[migration.version] != migration.checksum:
-                progress(f"note: {migration.path.name} differs from the applied version "
-                         "(file edited or different settings); it is not re-applied")
+                progress(
+                    f"note: {migration.path.name} differs from the applied version "
+                    "(file edited or different settings); it is not re-applied"
+                )
             report.skipped.append(migration)
             continue
         if progress:
@@ -129,7 +129,9 @@ def run(
             raise
         except Exception as exc:  # the driver's own error: keep its text, add the file
             raise MigrationError(
-                f"{migration.path}: {type(exc).__name__}: {exc}", path=str(migration.path), version=migration.version
+                f"{migration.path}: {type(exc).__name__}: {exc}",
+                path=str(migration.path),
+                version=migration.version,
             ) from exc
         report.applied.append(migration)
     return report
