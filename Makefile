@@ -27,8 +27,9 @@ test: $(STAMP)  ## Run the whole test suite (starts embedded ClickHouse, Postgre
 bench: $(STAMP)  ## Run the benchmarks in bench/ and print numbers against in-run baselines
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff check (incl. import order, complexity, banned imports) and ruff format --check
 	$(BIN)/ruff check smarter_obs collectors tests bench
+	$(BIN)/ruff format --check smarter_obs collectors tests bench
 
 clean:  ## Remove the virtual environment and embedded stores
 	rm -rf $(VENV) .smarter-obs .pytest_cache

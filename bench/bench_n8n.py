@@ -28,9 +28,9 @@ def _serve(conn, executions: int) -> None:
 
 
 def main() -> None:
-    from collectors.n8n import rows as r
-    from collectors.n8n.cycle import N8nCollector
-    from collectors.n8n.source import N8nClient
+    from smarter_obs.collectors.n8n import rows as r
+    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.db.postgres import migrate
     from smarter_obs.sinks.postgres import connect, start_embedded, stop_embedded
 
@@ -49,9 +49,14 @@ def main() -> None:
                 client = N8nClient(url, key)
                 started = time.perf_counter()
                 items = [item for page in client.executions(limit=250) for item in page.items]
-                types = {row[1]: row[6] for p in client.workflows() for row in
-                         (r.workflow_row(i, instance="bench", where="bench") for i in p.items)}
-                rows = [r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items]
+                types = {
+                    row[1]: row[6]
+                    for p in client.workflows()
+                    for row in (r.workflow_row(i, instance="bench", where="bench") for i in p.items)
+                }
+                rows = [
+                    r.execution_row(i, instance="bench", workflow_types=types, where="bench") for i in items
+                ]
                 fetch_s = time.perf_counter() - started
 
                 # baseline 2: plain COPY of the same rows into an empty table without keys
@@ -59,8 +64,11 @@ def main() -> None:
                     conn.execute("CREATE TABLE copy_baseline (LIKE n8n_executions INCLUDING DEFAULTS)")
                     started = time.perf_counter()
                     columns = ", ".join(r.EXECUTION_COLUMNS)
-                    with conn.transaction(), conn.cursor() as cur, cur.copy(
-                            f"COPY copy_baseline ({columns}) FROM STDIN") as copy:
+                    with (
+                        conn.transaction(),
+                        conn.cursor() as cur,
+                        cur.copy(f"COPY copy_baseline ({columns}) FROM STDIN") as copy,
+                    ):
                         for row in rows:
                             copy.write_row(row)
                     copy_s = time.perf_counter() - started
@@ -75,7 +83,8 @@ def main() -> None:
                 rerun_s = time.perf_counter() - started
                 with connect(dsn) as conn:
                     stored, distinct = conn.execute(
-                        "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'").fetchone()
+                        "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'"
+                    ).fetchone()
                 collector.close()
             finally:
                 stop_embedded(tmp)  # before the directory goes away
@@ -87,13 +96,19 @@ def main() -> None:
     print(f"   executions in source          {total}")
     print(f"   baseline fetch+map (no store)  {fetch_s:6.2f} s  ({len(items) / fetch_s:,.0f}/s)")
     print(f"   baseline plain COPY            {copy_s:6.2f} s  ({len(rows) / copy_s:,.0f}/s)")
-    print(f"   collector backfill             {backfill_s:6.2f} s  ({stored / backfill_s:,.0f}/s) "
-          f"= {backfill_s / floor:.2f}x fetch+COPY; target < {TARGET_SECONDS:.0f} s: "
-          f"{'PASS' if backfill_s < TARGET_SECONDS else 'FAIL'}")
-    print(f"   rows stored / distinct         {stored} / {distinct} (source {total}): "
-          f"{'OK' if stored == distinct == total else 'MISMATCH'}")
-    print(f"   rerun, nothing new             {rerun_s:6.2f} s, rows changed {second.rows}: "
-          f"{'PASS' if second.rows == 0 else 'FAIL'}")
+    print(
+        f"   collector backfill             {backfill_s:6.2f} s  ({stored / backfill_s:,.0f}/s) "
+        f"= {backfill_s / floor:.2f}x fetch+COPY; target < {TARGET_SECONDS:.0f} s: "
+        f"{'PASS' if backfill_s < TARGET_SECONDS else 'FAIL'}"
+    )
+    print(
+        f"   rows stored / distinct         {stored} / {distinct} (source {total}): "
+        f"{'OK' if stored == distinct == total else 'MISMATCH'}"
+    )
+    print(
+        f"   rerun, nothing new             {rerun_s:6.2f} s, rows changed {second.rows}: "
+        f"{'PASS' if second.rows == 0 else 'FAIL'}"
+    )
     print(f"   backfill rows changed          {first.rows}")
 
 

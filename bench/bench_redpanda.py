@@ -16,8 +16,14 @@ import time
 from pathlib import Path
 
 GROUPS = 50
-TOPICS = {"shopify.orders": 250, "shopify.inventory": 150, "whatsapp.messages": 200, "whatsapp.status": 100,
-          "n8n.executions": 200, "n8n.webhooks": 100}  # 1,000 partitions
+TOPICS = {
+    "shopify.orders": 250,
+    "shopify.inventory": 150,
+    "whatsapp.messages": 200,
+    "whatsapp.status": 100,
+    "n8n.executions": 200,
+    "n8n.webhooks": 100,
+}  # 1,000 partitions
 TARGET_SECONDS = 2.0
 CYCLES = 5
 
@@ -42,8 +48,9 @@ def _setup(cluster) -> tuple[dict, float]:
     futures = []
     for g in range(GROUPS):  # commits for all 1,000 partitions of each group in one request per group
         tps = [TopicPartition(t, p, rng.randint(0, end)) for (t, p), end in ends.items()]
-        futures += admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(f"bench-{g:02d}", tps)],
-                                                      request_timeout=60).values()
+        futures += admin.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(f"bench-{g:02d}", tps)], request_timeout=60
+        ).values()
     for f in futures:
         f.result()
     return ends, time.perf_counter() - started
@@ -51,7 +58,7 @@ def _setup(cluster) -> tuple[dict, float]:
 
 def _raw_admin_calls(bootstrap: str, groups: list[str]) -> float:
     """The Kafka requests of one cycle, nothing else."""
-    from collectors.redpanda_lag.source import KafkaSource
+    from smarter_obs.collectors.redpanda_lag.source import KafkaSource
 
     source = KafkaSource(bootstrap, timeout=30)
     started = time.perf_counter()
@@ -63,9 +70,11 @@ def _raw_admin_calls(bootstrap: str, groups: list[str]) -> float:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the mock-cluster harness lives with the tests
-    from collectors.redpanda_lag.collector import LagCollector
-    from collectors.redpanda_lag.config import GroupSelector, LagConfig
+    sys.path.insert(
+        0, str(Path(__file__).resolve().parents[1])
+    )  # the mock-cluster harness lives with the tests
+    from smarter_obs.collectors.redpanda_lag.collector import LagCollector
+    from smarter_obs.collectors.redpanda_lag.config import GroupSelector, LagConfig
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.sinks.clickhouse import ClickHouseSink
     from tests.collectors.redpanda_lag.mock_cluster import MockCluster
@@ -76,8 +85,9 @@ def main() -> None:
         url = f"chdb://{tmp}/ch"
         migrate(url, database="bench")
         groups = [f"bench-{g:02d}" for g in range(GROUPS)]
-        config = LagConfig(bootstrap=cluster.bootstrap, cluster="bench", groups=GroupSelector.parse(groups),
-                           timeout=30)
+        config = LagConfig(
+            bootstrap=cluster.bootstrap, cluster="bench", groups=GroupSelector.parse(groups), timeout=30
+        )
         with ClickHouseSink(url, database="bench") as sink:
             collector = LagCollector(config, sink)
             started = time.perf_counter()
@@ -99,8 +109,10 @@ def main() -> None:
     cycle, baseline = statistics.median(times), statistics.median(baselines)
     print(f"   rows per cycle: {outcome.rows} ({lag_rows // (CYCLES + 1)} lag rows)")
     print(f"   first cycle (connect + empty history reload): {first:.3f}s")
-    print(f"   cycle, median of {CYCLES}: {cycle:.3f}s   target < {TARGET_SECONDS:.1f}s   "
-          f"{'OK' if cycle < TARGET_SECONDS else 'MISSED'} ({cycle / TARGET_SECONDS:.0%} of target)")
+    print(
+        f"   cycle, median of {CYCLES}: {cycle:.3f}s   target < {TARGET_SECONDS:.1f}s   "
+        f"{'OK' if cycle < TARGET_SECONDS else 'MISSED'} ({cycle / TARGET_SECONDS:.0%} of target)"
+    )
     print(f"   baseline, raw admin calls only: {baseline:.3f}s   cycle/baseline = {cycle / baseline:.1f}x")
     print(f"   history reload at start ({CYCLES + 1} cycles stored): {reload_s:.3f}s")
 

@@ -50,17 +50,29 @@ def make_spans(count: int, seed: int = 1) -> list:
 
     rng = random.Random(seed)
     memory = InMemorySpanExporter()
-    tp = TracerProvider(resource=Resource.create({"service.name": "mcp-shop", "service.version": "1.4.2",
-                                                  "deployment.environment.name": "prod"}))
+    tp = TracerProvider(
+        resource=Resource.create(
+            {"service.name": "mcp-shop", "service.version": "1.4.2", "deployment.environment.name": "prod"}
+        )
+    )
     tp.add_span_processor(SimpleSpanProcessor(memory))
     tracer = tp.get_tracer("mcp-python-sdk", "2.3.0")
     now = time.time_ns()
     for i in range(count):
         tool = f"tool_{rng.randrange(20)}"
         start = now - rng.randrange(3_600_000_000_000)
-        span = tracer.start_span(f"tools/call {tool}", kind=SpanKind.SERVER, start_time=start, attributes={
-            "mcp.method.name": "tools/call", "gen_ai.tool.name": tool, "gen_ai.operation.name": "execute_tool",
-            "jsonrpc.request.id": str(i), "mcp.protocol.version": "2025-06-18"})
+        span = tracer.start_span(
+            f"tools/call {tool}",
+            kind=SpanKind.SERVER,
+            start_time=start,
+            attributes={
+                "mcp.method.name": "tools/call",
+                "gen_ai.tool.name": tool,
+                "gen_ai.operation.name": "execute_tool",
+                "jsonrpc.request.id": str(i),
+                "mcp.protocol.version": "2025-06-18",
+            },
+        )
         if rng.random() < 0.05:
             span.set_attribute("error.type", "tool_error")
             span.set_status(Status(StatusCode.ERROR, "tool failed"))
@@ -82,11 +94,13 @@ def bench_exporter(url: str) -> float:
 
     spans = make_spans(SPANS)
     # The SDK's BatchSpanProcessor under load calls export() back to back with full batches (512 by default).
-    sdk_batches = [spans[i:i + SDK_BATCH] for i in range(0, len(spans), SDK_BATCH)]
-    big_batches = [spans[i:i + EXPORT_BATCH] for i in range(0, len(spans), EXPORT_BATCH)]
+    sdk_batches = [spans[i : i + SDK_BATCH] for i in range(0, len(spans), SDK_BATCH)]
+    big_batches = [spans[i : i + EXPORT_BATCH] for i in range(0, len(spans), EXPORT_BATCH)]
     # The raw baseline inserts blocks of the size the exporter joins (insert size dominates ClickHouse's cost).
-    prebuilt = [from_sdk_spans(spans[i:i + DEFAULT_MAX_BATCH]).to_arrow()
-                for i in range(0, len(spans), DEFAULT_MAX_BATCH)]
+    prebuilt = [
+        from_sdk_spans(spans[i : i + DEFAULT_MAX_BATCH]).to_arrow()
+        for i in range(0, len(spans), DEFAULT_MAX_BATCH)
+    ]
     databases = iter(f"bench_e{i}" for i in range(100))
 
     def fresh() -> str:
@@ -124,11 +138,17 @@ def bench_exporter(url: str) -> float:
     few = sdk_batches[:40]
     naive = run_exporter(few, max_batch=1)
     raw, sdk, big = (statistics.median(times) for times in (raw_times, sdk_times, big_times))
-    print(f"   exporter, SDK default {SDK_BATCH}-span batches: {rate(SPANS, sdk)} median "
-          f"({spread(SPANS, sdk_times)})   target >= 100,000")
-    print(f"   exporter, {EXPORT_BATCH}-span batches:          {rate(SPANS, big)} median ({spread(SPANS, big_times)})")
-    print(f"   baseline: raw insert of prebuilt Arrow tables, {DEFAULT_MAX_BATCH}-row inserts: {rate(SPANS, raw)} "
-          f"median   exporter/raw = {raw / sdk:.2f}")
+    print(
+        f"   exporter, SDK default {SDK_BATCH}-span batches: {rate(SPANS, sdk)} median "
+        f"({spread(SPANS, sdk_times)})   target >= 100,000"
+    )
+    print(
+        f"   exporter, {EXPORT_BATCH}-span batches:          {rate(SPANS, big)} median ({spread(SPANS, big_times)})"
+    )
+    print(
+        f"   baseline: raw insert of prebuilt Arrow tables, {DEFAULT_MAX_BATCH}-row inserts: {rate(SPANS, raw)} "
+        f"median   exporter/raw = {raw / sdk:.2f}"
+    )
     print(f"   span → Arrow table alone (no insert):    {rate(SPANS, mapping)}")
     print(f"   one insert per {SDK_BATCH}-span batch (no joining): {rate(len(few) * SDK_BATCH, naive)}")
     return SPANS / sdk
@@ -165,14 +185,21 @@ print("sent", flush=True)
 def bench_receiver(url: str) -> float:
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-    from collectors.spans.server import SpanReceiver
+    from smarter_obs.collectors.spans.server import SpanReceiver
     from smarter_obs.sinks.clickhouse import ClickHouseSink
     from smarter_obs.sinks.otel_traces import from_otlp
 
     sink = ClickHouseSink(url, database="bench")
-    receiver = SpanReceiver(sink, port=0, batch_size=10_000, max_pending=1_000_000, flush_interval=0.2).start()
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, f"{receiver.url}/v1/traces", str(RECEIVER_SPANS)],
-                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    receiver = SpanReceiver(
+        sink, port=0, batch_size=10_000, max_pending=1_000_000, flush_interval=0.2
+    ).start()
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SENDER, f"{receiver.url}/v1/traces", str(RECEIVER_SPANS)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert sender.stdout.readline().strip() == "ready"
     started = time.perf_counter()
     sender.stdin.write("go\n")
@@ -186,13 +213,17 @@ def bench_receiver(url: str) -> float:
     receiver.stop()
     # baseline: decode + map the same kind of request bodies in-process, no HTTP, no insert
     spans = make_spans(20_000, seed=3)
-    bodies = [encode_spans(spans[i:i + REQUEST_SPANS]).SerializeToString()
-              for i in range(0, len(spans), REQUEST_SPANS)]
+    bodies = [
+        encode_spans(spans[i : i + REQUEST_SPANS]).SerializeToString()
+        for i in range(0, len(spans), REQUEST_SPANS)
+    ]
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     decode_map = _time(lambda: [from_otlp(ExportTraceServiceRequest.FromString(b)) for b in bodies])
-    print(f"   OTLP receiver ({REQUEST_SPANS}-span protobuf requests):  {rate(written, total)}   target >= 20,000"
-          f"   (accepted at {rate(written, sent).strip()})")
+    print(
+        f"   OTLP receiver ({REQUEST_SPANS}-span protobuf requests):  {rate(written, total)}   target >= 20,000"
+        f"   (accepted at {rate(written, sent).strip()})"
+    )
     print(f"   baseline: decode + map only, no HTTP/insert: {rate(len(spans), decode_map)}")
     return written / total
 
@@ -243,8 +274,11 @@ def bench_query(url: str) -> float:
     migrate(url, database="bench_q", ttl_days=0)
     client = connect(url)
     started = time.perf_counter()
-    client.command(GENERATE, parameters={"n": QUERY_SPANS},
-                   settings={"max_insert_block_size": 1_000_000, "min_insert_block_size_rows": 1_000_000})
+    client.command(
+        GENERATE,
+        parameters={"n": QUERY_SPANS},
+        settings={"max_insert_block_size": 1_000_000, "min_insert_block_size_rows": 1_000_000},
+    )
     generated = time.perf_counter() - started
     client.command("OPTIMIZE TABLE bench_q.mcp_tool_calls_1m FINAL")
     rows = client.command("SELECT count() FROM bench_q.otel_traces")
@@ -264,11 +298,15 @@ def bench_query(url: str) -> float:
     raw_ms, raw_result = median_ms(RAW_PANEL, 3)
     agg_ms, agg_result = median_ms(AGG_PANEL, 9)
     same_counts = sorted(r[:3] for r in raw_result) == sorted(r[:3] for r in agg_result)  # ties order freely
-    print(f"   per-tool latency panel over {rows:,} spans (generated in {generated:.1f}s; "
-          f"{agg_rows:,} pre-aggregated rows):")
+    print(
+        f"   per-tool latency panel over {rows:,} spans (generated in {generated:.1f}s; "
+        f"{agg_rows:,} pre-aggregated rows):"
+    )
     print(f"   raw otel_traces:        median {raw_ms:8.1f} ms")
-    print(f"   mcp_tool_calls_1m:      median {agg_ms:8.1f} ms   target < 100 ms   "
-          f"speed-up {raw_ms / agg_ms:.0f}x   counts agree: {same_counts}")
+    print(
+        f"   mcp_tool_calls_1m:      median {agg_ms:8.1f} ms   target < 100 ms   "
+        f"speed-up {raw_ms / agg_ms:.0f}x   counts agree: {same_counts}"
+    )
     client.close()
     return agg_ms
 
@@ -283,8 +321,11 @@ def child() -> None:
         url = f"chdb://{tmp}/ch"
         migrate(url, database="bench")
         load = os.getloadavg()[0]
-        print(f"   ({os.cpu_count()} CPUs, load average {load:.1f} at start; {SPANS:,} exporter spans, "
-              f"{RECEIVER_SPANS:,} receiver spans, {QUERY_SPANS:,} query spans)", flush=True)
+        print(
+            f"   ({os.cpu_count()} CPUs, load average {load:.1f} at start; {SPANS:,} exporter spans, "
+            f"{RECEIVER_SPANS:,} receiver spans, {QUERY_SPANS:,} query spans)",
+            flush=True,
+        )
         bench_exporter(url)
         sys.stdout.flush()
         bench_receiver(url)

@@ -51,8 +51,10 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
     from smarter_obs.db.postgres import migrate as migrate_postgres
     from smarter_obs.sinks.clickhouse import ClickHouseSink, parse_url
 
-    echo(f"[1/4] migrating ClickHouse ({parse_url(url)}, database {DEMO_DATABASE}) and PostgreSQL "
-         f"(embedded, {settings.home() / 'postgres'})")
+    echo(
+        f"[1/4] migrating ClickHouse ({parse_url(url)}, database {DEMO_DATABASE}) and PostgreSQL "
+        f"(embedded, {settings.home() / 'postgres'})"
+    )
     with ClickHouseSink(url) as sink:
         sink.command(f"DROP DATABASE IF EXISTS {DEMO_DATABASE}")
     migrate_clickhouse(url)
@@ -95,7 +97,9 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
     echo(f"  Consumer lag of group {GROUP!r} (latest cycle):")
     for topic, total, committed, partitions in lag:
         echo(f"    {topic:<20} lag {total:>5d}   committed partitions {committed}/{partitions}")
-    echo("Stores live under .smarter-obs/; run `smarter-obs db migrate --help` and `smarter-obs collect --help`.")
+    echo(
+        "Stores live under .smarter-obs/; run `smarter-obs db migrate --help` and `smarter-obs collect --help`."
+    )
     return {"tools": tools, "topics": topics, "lag": lag, "tool_errors": tool_errors}
 
 
@@ -132,17 +136,20 @@ def _run_mcp_traffic(url: str, *, calls: int, seed: int) -> int:
         """Units in stock for a SKU."""
         return len(sku) * 7
 
-    telemetry = smarter_obs.init_tracing(TOOLS_SERVICE, exporter="clickhouse", endpoint=url,
-                                         environment="demo")
+    telemetry = smarter_obs.init_tracing(
+        TOOLS_SERVICE, exporter="clickhouse", endpoint=url, environment="demo"
+    )
     plan = [rng.choice(["lookup_order", "send_whatsapp", "stock_level"]) for _ in range(calls)]
 
     async def conversation() -> int:
         errors = 0
         async with Client(app) as client:
             for i, tool in enumerate(plan):
-                arguments = {"lookup_order": {"order_id": f"#{1000 + i}"},
-                             "send_whatsapp": {"phone": "+56900000000", "text": "hola"},
-                             "stock_level": {"sku": f"SKU-{i}"}}[tool]
+                arguments = {
+                    "lookup_order": {"order_id": f"#{1000 + i}"},
+                    "send_whatsapp": {"phone": "+56900000000", "text": "hola"},
+                    "stock_level": {"sku": f"SKU-{i}"},
+                }[tool]
                 result = await client.call_tool(tool, arguments)
                 errors += bool(result.is_error)
         return errors
@@ -157,8 +164,8 @@ def _run_mcp_traffic(url: str, *, calls: int, seed: int) -> int:
 def _run_kafka_traffic(sink: Any, *, seed: int) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
 
-    from collectors.redpanda_lag.collector import LagCollector
-    from collectors.redpanda_lag.config import GroupSelector, LagConfig, TopicSelector
+    from smarter_obs.collectors.redpanda_lag.collector import LagCollector
+    from smarter_obs.collectors.redpanda_lag.config import GroupSelector, LagConfig, TopicSelector
 
     rng = random.Random(seed)
     owner = Producer({"test.mock.num.brokers": 3})  # the mock cluster lives as long as this producer
@@ -172,8 +179,13 @@ def _run_kafka_traffic(sink: Any, *, seed: int) -> None:
                 producer.produce(topic, value=b"x", key=str(rng.randrange(1000)).encode(), partition=i % 4)
         producer.flush(10)
 
-    config = LagConfig(bootstrap=bootstrap, cluster="demo", groups=GroupSelector.parse([GROUP]),
-                       topics=TopicSelector.parse([r"(shopify|whatsapp|n8n)\..*"]), timeout=10.0)
+    config = LagConfig(
+        bootstrap=bootstrap,
+        cluster="demo",
+        groups=GroupSelector.parse([GROUP]),
+        topics=TopicSelector.parse([r"(shopify|whatsapp|n8n)\..*"]),
+        timeout=10.0,
+    )
     collector = LagCollector(config, sink)
     produce(0.5)
     collector.cycle()

@@ -12,8 +12,9 @@ from smarter_obs.cli import cli
 from tests.tracing.otlp_receiver import closed_port_url
 
 
-def test_demo_prints_the_numbers_it_produced(chdb_url: str, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_prints_the_numbers_it_produced(
+    chdb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SMARTER_OBS_CLICKHOUSE_URL", chdb_url)
     monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path))
     monkeypatch.delenv("SMARTER_OBS_CLICKHOUSE_DATABASE", raising=False)
@@ -23,7 +24,7 @@ def test_demo_prints_the_numbers_it_produced(chdb_url: str, tmp_path: Path,
 
     tools = {}
     start = lines.index(next(line for line in lines if line.strip().startswith("tool ")))
-    for line in lines[start + 1:start + 4]:
+    for line in lines[start + 1 : start + 4]:
         name, calls, errors, _p95 = line.split()
         tools[name] = (int(calls), int(errors))
     assert sum(calls for calls, _ in tools.values()) == 40

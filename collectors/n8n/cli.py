@@ -29,42 +29,89 @@ def read_api_key(env_name: str, key_file: str | None) -> str:
         try:
             key = Path(key_file).read_text().strip()
         except OSError as exc:
-            raise ConfigError(f"--api-key-file {key_file}: cannot read it ({exc.strerror})",
-                              setting="--api-key-file") from None
+            raise ConfigError(
+                f"--api-key-file {key_file}: cannot read it ({exc.strerror})", setting="--api-key-file"
+            ) from None
         if not key:
-            raise ConfigError(f"--api-key-file {key_file} is empty; put the n8n API key in it",
-                              setting="--api-key-file")
+            raise ConfigError(
+                f"--api-key-file {key_file} is empty; put the n8n API key in it", setting="--api-key-file"
+            )
         return key
     key = settings.env(env_name)
     if not key:
         raise ConfigError(
             f"the n8n API key is missing: set {env_name} (n8n → Settings → n8n API → Create an API key) "
-            "or pass --api-key-file PATH", setting=env_name)
+            "or pass --api-key-file PATH",
+            setting=env_name,
+        )
     return key
 
 
 @click.command("n8n")
-@click.option("--url", envvar="SMARTER_OBS_N8N_URL", required=True, metavar="URL",
-              help="n8n base URL, e.g. https://n8n.example.com. [env: SMARTER_OBS_N8N_URL]")
-@click.option("--api-key-env", default="N8N_API_KEY", show_default=True, metavar="NAME",
-              help="Environment variable holding the n8n API key (scopes execution:list, execution:read, "
-              "workflow:list).")
-@click.option("--api-key-file", type=click.Path(dir_okay=False), default=None, metavar="PATH",
-              help="Read the API key from this file instead of the environment.")
+@click.option(
+    "--url",
+    envvar="SMARTER_OBS_N8N_URL",
+    required=True,
+    metavar="URL",
+    help="n8n base URL, e.g. https://n8n.example.com. [env: SMARTER_OBS_N8N_URL]",
+)
+@click.option(
+    "--api-key-env",
+    default="N8N_API_KEY",
+    show_default=True,
+    metavar="NAME",
+    help="Environment variable holding the n8n API key (scopes execution:list, execution:read, "
+    "workflow:list).",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Read the API key from this file instead of the environment.",
+)
 @postgres_option
-@click.option("--instance", default=None, metavar="NAME",
-              help="Name of this n8n instance in the tables (several instances can share one database). "
-              "[default: the URL's host]")
-@click.option("--interval", type=DURATION, default="60s", show_default=True,
-              help="Time between collection cycles, e.g. 30s or 5m.")
+@click.option(
+    "--instance",
+    default=None,
+    metavar="NAME",
+    help="Name of this n8n instance in the tables (several instances can share one database). "
+    "[default: the URL's host]",
+)
+@click.option(
+    "--interval",
+    type=DURATION,
+    default="60s",
+    show_default=True,
+    help="Time between collection cycles, e.g. 30s or 5m.",
+)
 @click.option("--once", is_flag=True, help="Run one cycle and exit (0 ok, 1 failed).")
-@click.option("--page-size", type=click.IntRange(1, 250), default=250, show_default=True,
-              help="Executions per API request (n8n allows at most 250).")
-@click.option("--migrate/--no-migrate", default=True, show_default=True,
-              help="Create/upgrade the tables before collecting (idempotent).")
+@click.option(
+    "--page-size",
+    type=click.IntRange(1, 250),
+    default=250,
+    show_default=True,
+    help="Executions per API request (n8n allows at most 250).",
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Create/upgrade the tables before collecting (idempotent).",
+)
 @click.pass_context
-def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | None, postgres_dsn: str | None,
-            instance: str | None, interval: float, once: bool, page_size: int, migrate: bool) -> None:
+def command(
+    ctx: click.Context,
+    url: str,
+    api_key_env: str,
+    api_key_file: str | None,
+    postgres_dsn: str | None,
+    instance: str | None,
+    interval: float,
+    once: bool,
+    page_size: int,
+    migrate: bool,
+) -> None:
     """Copy n8n workflows and executions into PostgreSQL/Supabase (n8n_workflows, n8n_executions).
 
     Incremental and crash-safe: progress is stored with the rows. Unfinished executions are re-read until
@@ -76,8 +123,8 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
       smarter-obs collect n8n --url http://localhost:5678 --interval 30s \\
           --postgres postgresql://postgres.REF:PASSWORD@aws-0-eu-west-1.pooler.supabase.com:6543/postgres
     """
-    from collectors.n8n.cycle import N8nCollector
-    from collectors.n8n.source import N8nClient
+    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.run import CycleOutcome, StopFlag, install_signal_handlers, run_loop
 
     key = read_api_key(api_key_env, api_key_file)
@@ -96,8 +143,9 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
     def progress(message: str) -> None:
         click.echo(message, err=True)
 
-    collector = N8nCollector(client, postgres_dsn, instance=name, page_size=page_size, stop=stop,
-                             progress=progress)
+    collector = N8nCollector(
+        client, postgres_dsn, instance=name, page_size=page_size, stop=stop, progress=progress
+    )
     auth_error: list[SourceAuthError] = []
 
     def cycle() -> CycleOutcome:
@@ -123,4 +171,3 @@ def command(ctx: click.Context, url: str, api_key_env: str, api_key_file: str | 
     if auth_error:
         raise auth_error[0]
     ctx.exit(code)
-

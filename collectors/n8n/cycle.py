@@ -30,15 +30,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.n8n import rows as r
-from collectors.n8n.source import MAX_PAGE_SIZE, CursorRejectedError, N8nClient, execution_cursor
+from smarter_obs.collectors.n8n import rows as r
+from smarter_obs.collectors.n8n.source import MAX_PAGE_SIZE, CursorRejectedError, N8nClient, execution_cursor
 from smarter_obs.errors import SinkError, SourceDataError, SourceError
 from smarter_obs.run import CycleOutcome, StopFlag
 
 log = logging.getLogger(__name__)
 
 COLLECTOR = "n8n"
-GAP_WINDOW = 10_000  # only ids this close below a walk's top are tracked as gaps (older holes are pruned history)
+GAP_WINDOW = (
+    10_000  # only ids this close below a walk's top are tracked as gaps (older holes are pruned history)
+)
 MAX_GAPS = 10_000
 MAX_PROBES = 500  # GET /executions/{id} for gaps per cycle; the rest wait for the next cycle
 GAP_GRACE = 30.0  # a gap that 404s is dropped once the execution above it is this old (seconds)
@@ -60,7 +62,9 @@ class State:
         return {"walk": self.walk, "gaps": self.gaps, "recheck": self.recheck}
 
     def copy(self) -> State:
-        return State(self.watermark, dict(self.walk) if self.walk else None, dict(self.gaps), list(self.recheck))
+        return State(
+            self.watermark, dict(self.walk) if self.walk else None, dict(self.gaps), list(self.recheck)
+        )
 
 
 @dataclass
@@ -74,9 +78,11 @@ class CycleStats:
     deleted: int = 0
 
     def summary(self, instance: str, watermark: int) -> str:
-        return (f"n8n {instance}: {self.pages} pages, {self.read} executions read, {self.changed} rows changed "
-                f"({self.workflows_changed} workflows), {self.probed} gaps probed, {self.reread} re-read, "
-                f"{self.deleted} deleted; watermark {watermark}")
+        return (
+            f"n8n {instance}: {self.pages} pages, {self.read} executions read, {self.changed} rows changed "
+            f"({self.workflows_changed} workflows), {self.probed} gaps probed, {self.reread} re-read, "
+            f"{self.deleted} deleted; watermark {watermark}"
+        )
 
 
 class N8nCollector:
@@ -124,13 +130,19 @@ class N8nCollector:
         from smarter_obs.sinks.postgres import sink_errors
 
         with sink_errors("read collector_state", table="collector_state"):
-            row = conn.execute("SELECT watermark, state FROM collector_state WHERE collector = %s AND instance = %s",
-                               (COLLECTOR, self.instance)).fetchone()
+            row = conn.execute(
+                "SELECT watermark, state FROM collector_state WHERE collector = %s AND instance = %s",
+                (COLLECTOR, self.instance),
+            ).fetchone()
         if row is None:
             return State()
         watermark, data = row
-        return State(int(watermark or 0), data.get("walk"), dict(data.get("gaps") or {}),
-                     list(data.get("recheck") or []))
+        return State(
+            int(watermark or 0),
+            data.get("walk"),
+            dict(data.get("gaps") or {}),
+            list(data.get("recheck") or []),
+        )
 
     def _save_state(self, conn, state: State) -> None:
         from psycopg.types.json import Jsonb
@@ -139,7 +151,8 @@ class N8nCollector:
             "INSERT INTO collector_state (collector, instance, watermark, state, updated_at)"
             " VALUES (%s, %s, %s, %s, now()) ON CONFLICT (collector, instance) DO UPDATE"
             " SET watermark = EXCLUDED.watermark, state = EXCLUDED.state, updated_at = now()",
-            (COLLECTOR, self.instance, state.watermark, Jsonb(state.to_json())))
+            (COLLECTOR, self.instance, state.watermark, Jsonb(state.to_json())),
+        )
 
     def _commit(self, conn, rows: Sequence[tuple], state: State, *, delete: Sequence[str] = ()) -> int:
         """Write ``rows`` (and deletions) and ``state`` in one transaction; return rows changed."""
@@ -148,8 +161,10 @@ class N8nCollector:
         with sink_errors("write n8n executions", table=r.EXECUTION_TABLE), conn.transaction():
             changed = upsert(conn, r.EXECUTION_TABLE, r.EXECUTION_COLUMNS, rows, key=r.KEY, touch="synced_at")
             if delete:
-                cur = conn.execute("DELETE FROM n8n_executions WHERE instance = %s AND id = ANY(%s)",
-                                   (self.instance, list(delete)))
+                cur = conn.execute(
+                    "DELETE FROM n8n_executions WHERE instance = %s AND id = ANY(%s)",
+                    (self.instance, list(delete)),
+                )
                 changed += max(cur.rowcount, 0)
             self._save_state(conn, state)
         self.state = state
@@ -205,19 +220,24 @@ class N8nCollector:
         wf_rows = []
         for page in self.client.workflows(limit=self.page_size):
             for index, item in enumerate(page.items):
-                wf_rows.append(r.workflow_row(item, instance=self.instance, where=f"{page.label} data[{index}]"))
+                wf_rows.append(
+                    r.workflow_row(item, instance=self.instance, where=f"{page.label} data[{index}]")
+                )
         with sink_errors("write n8n workflows", table=r.WORKFLOW_TABLE), conn.transaction():
-            stats.workflows_changed = upsert(conn, r.WORKFLOW_TABLE, r.WORKFLOW_COLUMNS, wf_rows, key=r.KEY,
-                                             touch="synced_at")
-            known = conn.execute("SELECT id, trigger_types FROM n8n_workflows WHERE instance = %s",
-                                 (self.instance,)).fetchall()
+            stats.workflows_changed = upsert(
+                conn, r.WORKFLOW_TABLE, r.WORKFLOW_COLUMNS, wf_rows, key=r.KEY, touch="synced_at"
+            )
+            known = conn.execute(
+                "SELECT id, trigger_types FROM n8n_workflows WHERE instance = %s", (self.instance,)
+            ).fetchall()
         stats.changed += stats.workflows_changed
         types: dict[str, Sequence[str]] = {wid: tt for wid, tt in known}  # deleted workflows keep their types
         types.update({row[1]: row[6] for row in wf_rows})
         return types
 
-    def _walk(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *,
-              resume: bool) -> None:
+    def _walk(
+        self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *, resume: bool
+    ) -> None:
         """Walk executions newest first down to the watermark (see module doc).
 
         Three stages overlap: a thread fetches pages ahead, this thread validates them, a writer thread
@@ -248,7 +268,9 @@ class N8nCollector:
                 new_state.walk = {"high": high, "low": last}
             self._add_gaps(new_state, pending_gaps)
             # originals above the watermark are listed later in this walk, with their retrySuccessId
-            self._queue_retried([row for row in pending if int(r.row_retry_of(row) or 0) <= watermark], new_state)
+            self._queue_retried(
+                [row for row in pending if int(r.row_retry_of(row) or 0) <= watermark], new_state
+            )
             writer.submit(pending, new_state)
             state.__dict__.update(new_state.__dict__)  # what will be committed once the writer gets to it
             pending, pending_gaps = [], []
@@ -277,19 +299,28 @@ class N8nCollector:
                     row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
                     eid = r.row_id(row)
                     if page_last is not None and eid >= page_last:
-                        raise SourceDataError(f"{where}: field id: {eid} is not below the previous id {page_last}; "
-                                              "n8n lists executions by id descending", source="n8n")
+                        raise SourceDataError(
+                            f"{where}: field id: {eid} is not below the previous id {page_last}; "
+                            "n8n lists executions by id descending",
+                            source="n8n",
+                        )
                     if eid <= watermark:
                         done = True
                         break
                     if page_high is None:
                         page_high = eid
                     if page_last is not None and page_last - eid > 1:
-                        page_gaps.extend((g, page_since) for g in range(max(eid + 1, page_high - GAP_WINDOW + 1),
-                                                                        page_last))
+                        page_gaps.extend(
+                            (g, page_since)
+                            for g in range(max(eid + 1, page_high - GAP_WINDOW + 1), page_last)
+                        )
                     page_rows.append(row)
                     page_last, page_since = eid, self._since(row)
-                high, last, last_since = page_high, page_last, page_since  # the page is valid: it joins the batch
+                high, last, last_since = (
+                    page_high,
+                    page_last,
+                    page_since,
+                )  # the page is valid: it joins the batch
                 if high is None:  # nothing above the watermark
                     return
                 if not pending:
@@ -298,9 +329,12 @@ class N8nCollector:
                 pending_gaps.extend(page_gaps)
                 stats.read += len(page_rows)
                 if done:
-                    if last is not None and last - watermark > 1:  # ids start at 1; the window bounds old holes
-                        pending_gaps.extend((g, last_since) for g in range(max(watermark + 1, high - GAP_WINDOW + 1),
-                                                                           last))
+                    if (
+                        last is not None and last - watermark > 1
+                    ):  # ids start at 1; the window bounds old holes
+                        pending_gaps.extend(
+                            (g, last_since) for g in range(max(watermark + 1, high - GAP_WINDOW + 1), last)
+                        )
                     flush(done=True)
                     return
                 if len(pending) >= COMMIT_ROWS:
@@ -335,7 +369,9 @@ class N8nCollector:
             state.gaps.setdefault(str(gid), since)
         if len(state.gaps) > MAX_GAPS:
             keep = sorted(state.gaps, key=int, reverse=True)[:MAX_GAPS]
-            log.warning("n8n %s: more than %d missing execution ids; forgetting the oldest", self.instance, MAX_GAPS)
+            log.warning(
+                "n8n %s: more than %d missing execution ids; forgetting the oldest", self.instance, MAX_GAPS
+            )
             state.gaps = {k: state.gaps[k] for k in keep}
 
     def _probe_gaps(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
@@ -353,8 +389,11 @@ class N8nCollector:
                 if now - new_state.gaps[gid] >= GAP_GRACE:
                     del new_state.gaps[gid]
                 continue
-            batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
-                                         where=f"GET /api/v1/executions/{gid}"))
+            batch.append(
+                r.execution_row(
+                    item, instance=self.instance, workflow_types=types, where=f"GET /api/v1/executions/{gid}"
+                )
+            )
             del new_state.gaps[gid]
         self._queue_retried(batch, new_state)
         if batch or new_state.gaps != state.gaps:
@@ -374,8 +413,14 @@ class N8nCollector:
             for index, item in enumerate(page.items):
                 # n8n ignores some status filters: check the status here too
                 if item.get("status") == "waiting" and item.get("id") in waiting:
-                    rows.append(r.execution_row(item, instance=self.instance, workflow_types=types,
-                                                where=f"{page.label} data[{index}]"))
+                    rows.append(
+                        r.execution_row(
+                            item,
+                            instance=self.instance,
+                            workflow_types=types,
+                            where=f"{page.label} data[{index}]",
+                        )
+                    )
         return rows
 
     def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
@@ -383,9 +428,12 @@ class N8nCollector:
         from smarter_obs.sinks.postgres import sink_errors
 
         with sink_errors("read unfinished n8n executions", table=r.EXECUTION_TABLE):
-            unfinished = dict(conn.execute(
-                "SELECT id, status FROM n8n_executions WHERE instance = %s AND status = ANY(%s)",
-                (self.instance, list(r.UNFINISHED_STATUSES))).fetchall())
+            unfinished = dict(
+                conn.execute(
+                    "SELECT id, status FROM n8n_executions WHERE instance = %s AND status = ANY(%s)",
+                    (self.instance, list(r.UNFINISHED_STATUSES)),
+                ).fetchall()
+            )
         still_waiting = self._still_waiting(unfinished, types) if unfinished else []
         for row in still_waiting:  # listed as waiting again: no GET needed
             unfinished.pop(row[1], None)
@@ -406,8 +454,14 @@ class N8nCollector:
                 if item is None:
                     gone.append(eid)
                     continue
-                batch.append(r.execution_row(item, instance=self.instance, workflow_types=types,
-                                             where=f"GET /api/v1/executions/{eid}"))
+                batch.append(
+                    r.execution_row(
+                        item,
+                        instance=self.instance,
+                        workflow_types=types,
+                        where=f"GET /api/v1/executions/{eid}",
+                    )
+                )
             batch, still_waiting = still_waiting + batch, []
             new_state = state.copy()
             self._queue_retried(batch, new_state)
@@ -425,9 +479,22 @@ class _Prefetcher:
     when stopped. Errors are handed to the reader and raised there.
     """
 
-    def __init__(self, client: N8nClient, cursor: str | None, limit: int, watermark: int, stop: StopFlag,
-                 depth: int = 2) -> None:
-        self._client, self._cursor, self._limit, self._watermark, self._stop = client, cursor, limit, watermark, stop
+    def __init__(
+        self,
+        client: N8nClient,
+        cursor: str | None,
+        limit: int,
+        watermark: int,
+        stop: StopFlag,
+        depth: int = 2,
+    ) -> None:
+        self._client, self._cursor, self._limit, self._watermark, self._stop = (
+            client,
+            cursor,
+            limit,
+            watermark,
+            stop,
+        )
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="n8n-prefetch", daemon=True)

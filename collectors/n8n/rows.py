@@ -10,17 +10,35 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from collectors.n8n import trigger
+from smarter_obs.collectors.n8n import trigger
 from smarter_obs.errors import SourceDataError
 
 EXECUTION_TABLE = "n8n_executions"
 EXECUTION_COLUMNS = (
-    "instance", "id", "workflow_id", "status", "finished", "mode", "trigger_source", "started_at",
-    "stopped_at", "duration_ms", "retry_of", "retry_success_id", "wait_till",
+    "instance",
+    "id",
+    "workflow_id",
+    "status",
+    "finished",
+    "mode",
+    "trigger_source",
+    "started_at",
+    "stopped_at",
+    "duration_ms",
+    "retry_of",
+    "retry_success_id",
+    "wait_till",
 )
 WORKFLOW_TABLE = "n8n_workflows"
 WORKFLOW_COLUMNS = (
-    "instance", "id", "name", "active", "is_archived", "trigger_source", "trigger_types", "created_at",
+    "instance",
+    "id",
+    "name",
+    "active",
+    "is_archived",
+    "trigger_source",
+    "trigger_types",
+    "created_at",
     "updated_at",
 )
 KEY = ("instance", "id")
@@ -28,8 +46,9 @@ KEY = ("instance", "id")
 #: Statuses n8n may still change (re-read until they become canceled/crashed/error/success).
 UNFINISHED_STATUSES = ("new", "running", "waiting", "unknown")
 
-_ID, _STATUS, _STARTED_AT, _RETRY_OF = (EXECUTION_COLUMNS.index(c) for c in ("id", "status", "started_at",
-                                                                              "retry_of"))
+_ID, _STATUS, _STARTED_AT, _RETRY_OF = (
+    EXECUTION_COLUMNS.index(c) for c in ("id", "status", "started_at", "retry_of")
+)
 
 
 def _fail(where: str, field: str, expected: str, value: Any) -> SourceDataError:
@@ -104,16 +123,37 @@ def execution_row(
     try:
         execution_id, workflow_id, status, mode = item["id"], item["workflowId"], item["status"], item["mode"]
         retry_of, retry_success = item["retryOf"], item["retrySuccessId"]
-        if (type(execution_id) is str and execution_id.isdigit() and type(workflow_id) is str and workflow_id
-                and type(status) is str and status and type(mode) is str and mode
-                and type(item["finished"]) is bool and (retry_of is None or type(retry_of) is str and retry_of)
-                and (retry_success is None or type(retry_success) is str and retry_success)):
+        if (
+            type(execution_id) is str
+            and execution_id.isdigit()
+            and type(workflow_id) is str
+            and workflow_id
+            and type(status) is str
+            and status
+            and type(mode) is str
+            and mode
+            and type(item["finished"]) is bool
+            and (retry_of is None or type(retry_of) is str and retry_of)
+            and (retry_success is None or type(retry_success) is str and retry_success)
+        ):
             started, stopped = _fast_time(item["startedAt"]), _fast_time(item["stoppedAt"])
             wait_till = _fast_time(item["waitTill"])
             duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
-            return (instance, execution_id, workflow_id, status, item["finished"], mode,
-                    trigger.execution_source(mode, workflow_types.get(workflow_id)), started, stopped, duration,
-                    retry_of, retry_success, wait_till)
+            return (
+                instance,
+                execution_id,
+                workflow_id,
+                status,
+                item["finished"],
+                mode,
+                trigger.execution_source(mode, workflow_types.get(workflow_id)),
+                started,
+                stopped,
+                duration,
+                retry_of,
+                retry_success,
+                wait_till,
+            )
     except (KeyError, TypeError, ValueError):
         pass
     return _careful_execution_row(item, instance=instance, workflow_types=workflow_types, where=where)
@@ -135,8 +175,21 @@ def _careful_execution_row(
     wait_till = _time(item, "waitTill", where)
     duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
     source = trigger.execution_source(mode, workflow_types.get(workflow_id))
-    return (instance, execution_id, workflow_id, status, finished, mode, source, started, stopped, duration,
-            retry_of, retry_success, wait_till)
+    return (
+        instance,
+        execution_id,
+        workflow_id,
+        status,
+        finished,
+        mode,
+        source,
+        started,
+        stopped,
+        duration,
+        retry_of,
+        retry_success,
+        wait_till,
+    )
 
 
 def workflow_nodes(item: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
@@ -166,8 +219,17 @@ def workflow_row(item: Mapping[str, Any], *, instance: str, where: str) -> tuple
     if archived is not None and not isinstance(archived, bool):
         raise _fail(where, "isArchived", "a boolean", archived)
     types = trigger.trigger_types(workflow_nodes(item, where))
-    return (instance, workflow_id, name, active, archived, trigger.workflow_source(types), types,
-            _time(item, "createdAt", where, required=False), _time(item, "updatedAt", where, required=False))
+    return (
+        instance,
+        workflow_id,
+        name,
+        active,
+        archived,
+        trigger.workflow_source(types),
+        types,
+        _time(item, "createdAt", where, required=False),
+        _time(item, "updatedAt", where, required=False),
+    )
 
 
 def row_id(row: Sequence[Any]) -> int:

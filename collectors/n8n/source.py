@@ -82,8 +82,10 @@ class N8nClient:
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"--url {url!r} is not an n8n base URL; use e.g. https://n8n.example.com",
-                              setting="SMARTER_OBS_N8N_URL")
+            raise ConfigError(
+                f"--url {url!r} is not an n8n base URL; use e.g. https://n8n.example.com",
+                setting="SMARTER_OBS_N8N_URL",
+            )
         base = url.rstrip("/")
         base = base.removesuffix(API_PREFIX)
         self.base_url = base
@@ -112,8 +114,13 @@ class N8nClient:
                 session.verify = bundle
             session.trust_env = False
             self._session = session
-            self._session.headers.update({"X-N8N-API-KEY": self._api_key, "Accept": "application/json",
-                                          "User-Agent": "smarter-obs-n8n-collector"})
+            self._session.headers.update(
+                {
+                    "X-N8N-API-KEY": self._api_key,
+                    "Accept": "application/json",
+                    "User-Agent": "smarter-obs-n8n-collector",
+                }
+            )
         return self._session
 
     def _scrub(self, text: str) -> str:
@@ -134,7 +141,7 @@ class N8nClient:
             seconds = _parse_retry_after(retry_after)
             if seconds is not None:
                 return min(seconds, self.max_backoff * 4)
-        base = min(self.backoff * (2 ** attempt), self.max_backoff)
+        base = min(self.backoff * (2**attempt), self.max_backoff)
         return base * (0.5 + random.random() / 2)
 
     def _get(self, path: str, params: dict[str, Any], label: str, *, allow_404: bool = False) -> Any:
@@ -150,11 +157,17 @@ class N8nClient:
                 status = response.status_code
                 if status in (401, 403):
                     scopes = "with the scopes execution:list, execution:read, workflow:list"
-                    fix = (f"put a valid n8n API key {scopes} in {self.key_file}" if self.key_file
-                           else f"set {self.key_name} to a valid n8n API key {scopes}")
+                    fix = (
+                        f"put a valid n8n API key {scopes} in {self.key_file}"
+                        if self.key_file
+                        else f"set {self.key_name} to a valid n8n API key {scopes}"
+                    )
                     origin = f"--api-key-file {self.key_file}" if self.key_file else f"${self.key_name}"
-                    raise SourceAuthError(f"n8n at {self.base_url} rejected the API key from {origin} with "
-                                          f"{status} ({_message(response)}): {fix}", source="n8n")
+                    raise SourceAuthError(
+                        f"n8n at {self.base_url} rejected the API key from {origin} with "
+                        f"{status} ({_message(response)}): {fix}",
+                        source="n8n",
+                    )
                 if status == 404 and allow_404:
                     return None
                 if status in _RETRY_STATUS:
@@ -162,45 +175,68 @@ class N8nClient:
                     last_problem = f"HTTP {status} ({_message(response)})"
                 elif status == 400 and "cursor" in params:
                     raise CursorRejectedError(
-                        f"{label}: n8n rejected the cursor (HTTP 400: {_message(response)})", source="n8n")
+                        f"{label}: n8n rejected the cursor (HTTP 400: {_message(response)})", source="n8n"
+                    )
                 elif status >= 400:
-                    hint = (" (is the public API enabled, i.e. N8N_PUBLIC_API_DISABLED unset, and --url the n8n "
-                            "base URL?)" if status == 404 else "")
-                    raise SourceError(f"{label}: n8n answered HTTP {status}: {_message(response)}{hint}",
-                                      source="n8n")
+                    hint = (
+                        " (is the public API enabled, i.e. N8N_PUBLIC_API_DISABLED unset, and --url the n8n "
+                        "base URL?)"
+                        if status == 404
+                        else ""
+                    )
+                    raise SourceError(
+                        f"{label}: n8n answered HTTP {status}: {_message(response)}{hint}", source="n8n"
+                    )
                 else:
                     body = response.content
                     try:
                         return json.loads(body)
                     except ValueError as exc:
                         raise SourceDataError(
-                            f"{label}: the response is not valid JSON ({exc}; {len(body)} bytes)", source="n8n"
+                            f"{label}: the response is not valid JSON ({exc}; {len(body)} bytes)",
+                            source="n8n",
                         ) from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 last_problem = f"{type(exc).__name__}: {self._scrub(str(exc))}"
             except requests.RequestException as exc:  # e.g. an unusable key or URL: retrying cannot help
-                raise SourceError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc))}", source="n8n") from None
+                raise SourceError(
+                    f"{label}: {type(exc).__name__}: {self._scrub(str(exc))}", source="n8n"
+                ) from None
             if attempt < self.retries:
                 delay = self._delay(attempt, retry_after)
-                log.warning("%s: %s; retrying in %.2fs (%d/%d)", label, last_problem, delay, attempt + 1,
-                            self.retries)
-                if self._sleep(delay):  # woken by a stop request (StopFlag.wait): give up now, not after the backoff
+                log.warning(
+                    "%s: %s; retrying in %.2fs (%d/%d)", label, last_problem, delay, attempt + 1, self.retries
+                )
+                if self._sleep(
+                    delay
+                ):  # woken by a stop request (StopFlag.wait): give up now, not after the backoff
                     break
         raise SourceUnavailableError(
             f"{label}: n8n at {self.base_url} still failing after {attempt + 1} attempts: {last_problem}",
-            source="n8n")
+            source="n8n",
+        )
 
     # -- API ----------------------------------------------------------------------------------------------
 
-    def executions_page(self, cursor: str | None, limit: int, page_no: int, *, status: str | None = None) -> Page:
+    def executions_page(
+        self, cursor: str | None, limit: int, page_no: int, *, status: str | None = None
+    ) -> Page:
         """One page of ``GET /executions`` (newest first), optionally filtered by ``status``."""
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = status
         if cursor:
             params["cursor"] = cursor
-        label = (f"GET {API_PREFIX}/executions" + (f"?status={status}" if status else "") + f" page {page_no}"
-                 + (f" (cursor {cursor})" if cursor else ""))
+        label = (
+            f"GET {API_PREFIX}/executions"
+            + (f"?status={status}" if status else "")
+            + f" page {page_no}"
+            + (f" (cursor {cursor})" if cursor else "")
+        )
         return _page(self._get("/executions", params, label), label)
 
     def executions(self, *, status: str | None = None, limit: int = MAX_PAGE_SIZE) -> Iterator[Page]:
@@ -242,19 +278,25 @@ def _follow(fetch: Callable[[str | None, int], Page]) -> Iterator[Page]:
 
 def _page(body: Any, label: str) -> Page:
     if not isinstance(body, dict):
-        raise SourceDataError(f"{label}: expected a JSON object with data and nextCursor, got "
-                              f"{type(body).__name__}", source="n8n")
+        raise SourceDataError(
+            f"{label}: expected a JSON object with data and nextCursor, got {type(body).__name__}",
+            source="n8n",
+        )
     data = body.get("data")
     if not isinstance(data, list):
-        raise SourceDataError(f"{label}: field data: expected an array, got {type(data).__name__}", source="n8n")
+        raise SourceDataError(
+            f"{label}: field data: expected an array, got {type(data).__name__}", source="n8n"
+        )
     cursor = body.get("nextCursor")
     if cursor is not None and not isinstance(cursor, str):
-        raise SourceDataError(f"{label}: field nextCursor: expected a string or null, got {cursor!r}",
-                              source="n8n")
+        raise SourceDataError(
+            f"{label}: field nextCursor: expected a string or null, got {cursor!r}", source="n8n"
+        )
     for index, item in enumerate(data):
         if not isinstance(item, dict):
-            raise SourceDataError(f"{label}: data[{index}]: expected an object, got {type(item).__name__}",
-                                  source="n8n")
+            raise SourceDataError(
+                f"{label}: data[{index}]: expected an object, got {type(item).__name__}", source="n8n"
+            )
     return Page(data, cursor or None, label)
 
 

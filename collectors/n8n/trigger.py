@@ -36,7 +36,9 @@ _CLASSIC_TRIGGERS = {"webhook", "cron", "interval", "start"}
 def is_trigger_type(node_type: str) -> bool:
     """True for trigger node types (``…Trigger`` plus the classic webhook/cron/interval/start nodes)."""
     short = node_type.rsplit(".", 1)[-1]
-    return short.endswith("Trigger") or (node_type.startswith("n8n-nodes-base.") and short in _CLASSIC_TRIGGERS)
+    return short.endswith("Trigger") or (
+        node_type.startswith("n8n-nodes-base.") and short in _CLASSIC_TRIGGERS
+    )
 
 
 def node_kind(node_type: str) -> str:
@@ -46,10 +48,13 @@ def node_kind(node_type: str) -> str:
 
 def trigger_types(nodes: Iterable[Mapping[str, Any]]) -> list[str]:
     """Sorted, distinct types of the enabled trigger nodes in ``nodes`` (a workflow's ``nodes[]``)."""
-    return sorted({
-        n["type"] for n in nodes
-        if isinstance(n.get("type"), str) and not n.get("disabled") and is_trigger_type(n["type"])
-    })
+    return sorted(
+        {
+            n["type"]
+            for n in nodes
+            if isinstance(n.get("type"), str) and not n.get("disabled") and is_trigger_type(n["type"])
+        }
+    )
 
 
 def workflow_source(types: Iterable[str]) -> str:

@@ -12,42 +12,109 @@ log = logging.getLogger(__name__)
 
 
 @click.command("redpanda")
-@click.option("--bootstrap", envvar="SMARTER_OBS_KAFKA_BOOTSTRAP", metavar="HOST:PORT[,…]",
-              help="Kafka/Redpanda bootstrap servers. [env: SMARTER_OBS_KAFKA_BOOTSTRAP]")
+@click.option(
+    "--bootstrap",
+    envvar="SMARTER_OBS_KAFKA_BOOTSTRAP",
+    metavar="HOST:PORT[,…]",
+    help="Kafka/Redpanda bootstrap servers. [env: SMARTER_OBS_KAFKA_BOOTSTRAP]",
+)
 @clickhouse_option
-@click.option("--database", envvar="SMARTER_OBS_CLICKHOUSE_DATABASE", default=None,
-              help="ClickHouse database holding the kafka_* tables (created by `smarter-obs db migrate`). "
-              "[default: otel]")
-@click.option("--group", "groups", multiple=True, envvar="SMARTER_OBS_KAFKA_GROUPS", metavar="NAME|REGEX",
-              help="Consumer group to collect; repeatable. A plain name (letters, digits, '.', '-', '_') is "
-              "collected even when the broker cannot list groups; a regex (e.g. 'n8n-.*') filters the "
-              "discovered groups (whole-name match). Default: every discovered group. "
-              "[env: SMARTER_OBS_KAFKA_GROUPS, space-separated]")
-@click.option("--topic", "topics", multiple=True, envvar="SMARTER_OBS_KAFKA_TOPICS", metavar="REGEX",
-              help="Topics to collect (whole-name regex); repeatable. Default: every topic not starting with "
-              "'_'. [env: SMARTER_OBS_KAFKA_TOPICS, space-separated]")
-@click.option("--cluster-name", envvar="SMARTER_OBS_KAFKA_CLUSTER_NAME", default=None,
-              help="Value of the `cluster` column. [default: the bootstrap servers] "
-              "[env: SMARTER_OBS_KAFKA_CLUSTER_NAME]")
-@click.option("--interval", type=DURATION, default="15s", show_default=True, envvar="SMARTER_OBS_KAFKA_INTERVAL",
-              help="Time between collection cycles (e.g. 15s, 1m). [env: SMARTER_OBS_KAFKA_INTERVAL]")
-@click.option("--once", is_flag=True,
-              help="Run one cycle and exit: 0 when the cluster was read and stored, 1 otherwise.")
-@click.option("--timeout", type=DURATION, default="10s", show_default=True, envvar="SMARTER_OBS_KAFKA_TIMEOUT",
-              help="Limit for each Kafka request; an unreachable cluster fails the cycle after this. "
-              "[env: SMARTER_OBS_KAFKA_TIMEOUT]")
-@click.option("--window", type=click.IntRange(2, 1000), default=10, show_default=True,
-              help="Samples per partition in the sliding window of the Burrow-style status.")
-@click.option("--allowed-lag", type=click.IntRange(0), default=0, show_default=True,
-              help="Lag (messages) still considered OK by the status evaluation.")
-@click.option("-X", "--kafka-property", "kafka_props", multiple=True, metavar="KEY=VALUE",
-              help="librdkafka client property, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-256; "
-              "repeatable. Also from SMARTER_OBS_KAFKA_<NAME> (dots as underscores; *_FILE reads the value "
-              "from a file, for secrets such as SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE).")
+@click.option(
+    "--database",
+    envvar="SMARTER_OBS_CLICKHOUSE_DATABASE",
+    default=None,
+    help="ClickHouse database holding the kafka_* tables (created by `smarter-obs db migrate`). "
+    "[default: otel]",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    envvar="SMARTER_OBS_KAFKA_GROUPS",
+    metavar="NAME|REGEX",
+    help="Consumer group to collect; repeatable. A plain name (letters, digits, '.', '-', '_') is "
+    "collected even when the broker cannot list groups; a regex (e.g. 'n8n-.*') filters the "
+    "discovered groups (whole-name match). Default: every discovered group. "
+    "[env: SMARTER_OBS_KAFKA_GROUPS, space-separated]",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    envvar="SMARTER_OBS_KAFKA_TOPICS",
+    metavar="REGEX",
+    help="Topics to collect (whole-name regex); repeatable. Default: every topic not starting with "
+    "'_'. [env: SMARTER_OBS_KAFKA_TOPICS, space-separated]",
+)
+@click.option(
+    "--cluster-name",
+    envvar="SMARTER_OBS_KAFKA_CLUSTER_NAME",
+    default=None,
+    help="Value of the `cluster` column. [default: the bootstrap servers] "
+    "[env: SMARTER_OBS_KAFKA_CLUSTER_NAME]",
+)
+@click.option(
+    "--interval",
+    type=DURATION,
+    default="15s",
+    show_default=True,
+    envvar="SMARTER_OBS_KAFKA_INTERVAL",
+    help="Time between collection cycles (e.g. 15s, 1m). [env: SMARTER_OBS_KAFKA_INTERVAL]",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run one cycle and exit: 0 when the cluster was read and stored, 1 otherwise.",
+)
+@click.option(
+    "--timeout",
+    type=DURATION,
+    default="10s",
+    show_default=True,
+    envvar="SMARTER_OBS_KAFKA_TIMEOUT",
+    help="Limit for each Kafka request; an unreachable cluster fails the cycle after this. "
+    "[env: SMARTER_OBS_KAFKA_TIMEOUT]",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(2, 1000),
+    default=10,
+    show_default=True,
+    help="Samples per partition in the sliding window of the Burrow-style status.",
+)
+@click.option(
+    "--allowed-lag",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Lag (messages) still considered OK by the status evaluation.",
+)
+@click.option(
+    "-X",
+    "--kafka-property",
+    "kafka_props",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="librdkafka client property, e.g. -X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-256; "
+    "repeatable. Also from SMARTER_OBS_KAFKA_<NAME> (dots as underscores; *_FILE reads the value "
+    "from a file, for secrets such as SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE).",
+)
 @click.pass_context
-def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | None, database: str | None,
-            groups: tuple[str, ...], topics: tuple[str, ...], cluster_name: str | None, interval: float,
-            once: bool, timeout: float, window: int, allowed_lag: int, kafka_props: tuple[str, ...]) -> None:
+def command(
+    ctx: click.Context,
+    bootstrap: str | None,
+    clickhouse_url: str | None,
+    database: str | None,
+    groups: tuple[str, ...],
+    topics: tuple[str, ...],
+    cluster_name: str | None,
+    interval: float,
+    once: bool,
+    timeout: float,
+    window: int,
+    allowed_lag: int,
+    kafka_props: tuple[str, ...],
+) -> None:
     """Collect partition offsets, consumer group commits, lag and status from Kafka/Redpanda into ClickHouse.
 
     \b
@@ -58,8 +125,8 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
         SMARTER_OBS_KAFKA_SASL_USERNAME=obs SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE=/run/secrets/rp \\
         smarter-obs collect redpanda --bootstrap seed.cloud.redpanda.com:9092
     """
-    from collectors.redpanda_lag.collector import LagCollector
-    from collectors.redpanda_lag.config import (
+    from smarter_obs.collectors.redpanda_lag.collector import LagCollector
+    from smarter_obs.collectors.redpanda_lag.config import (
         GroupSelector,
         LagConfig,
         TopicSelector,
@@ -67,7 +134,7 @@ def command(ctx: click.Context, bootstrap: str | None, clickhouse_url: str | Non
         redact_properties,
         validate_bootstrap,
     )
-    from collectors.redpanda_lag.status import Rules
+    from smarter_obs.collectors.redpanda_lag.status import Rules
     from smarter_obs.run import CycleOutcome, StopFlag, install_signal_handlers, run_loop
     from smarter_obs.sinks.clickhouse import ClickHouseSink
 

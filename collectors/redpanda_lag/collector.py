@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from collectors.redpanda_lag import status as st
-from collectors.redpanda_lag.config import LagConfig
-from collectors.redpanda_lag.lag_time import DEFAULT_MAX_POINTS, OffsetTimeTable
-from collectors.redpanda_lag.source import GroupInfo, KafkaSource, PartitionMeta
+from smarter_obs.collectors.redpanda_lag import status as st
+from smarter_obs.collectors.redpanda_lag.config import LagConfig
+from smarter_obs.collectors.redpanda_lag.lag_time import DEFAULT_MAX_POINTS, OffsetTimeTable
+from smarter_obs.collectors.redpanda_lag.source import GroupInfo, KafkaSource, PartitionMeta
 from smarter_obs.errors import SinkError, SourceError
 from smarter_obs.run import CycleOutcome
 from smarter_obs.sinks.clickhouse import ClickHouseSink
@@ -37,15 +37,66 @@ LAG_TABLE = "kafka_consumer_lag"
 GROUP_TABLE = "kafka_consumer_groups"
 CYCLE_TABLE = "kafka_collector_cycles"
 
-PARTITION_COLUMNS = ("ts", "cluster", "topic", "partition", "leader", "replicas", "isr", "log_start_offset",
-                     "log_end_offset", "messages", "interval_seconds")
-LAG_COLUMNS = ("ts", "cluster", "consumer_group", "topic", "partition", "committed_offset", "has_commit",
-               "log_end_offset", "lag", "retained_lag", "lag_seconds", "status", "client_id", "host")
-GROUP_COLUMNS = ("ts", "cluster", "consumer_group", "state", "members", "coordinator", "status",
-                 "worst_partition_status", "partitions", "partitions_with_commit", "total_lag", "max_lag",
-                 "max_lag_topic", "max_lag_partition", "max_lag_seconds", "error")
-CYCLE_COLUMNS = ("ts", "cluster", "bootstrap", "ok", "error", "duration_ms", "partitions", "partitions_failed",
-                 "groups", "groups_failed", "lag_rows")
+PARTITION_COLUMNS = (
+    "ts",
+    "cluster",
+    "topic",
+    "partition",
+    "leader",
+    "replicas",
+    "isr",
+    "log_start_offset",
+    "log_end_offset",
+    "messages",
+    "interval_seconds",
+)
+LAG_COLUMNS = (
+    "ts",
+    "cluster",
+    "consumer_group",
+    "topic",
+    "partition",
+    "committed_offset",
+    "has_commit",
+    "log_end_offset",
+    "lag",
+    "retained_lag",
+    "lag_seconds",
+    "status",
+    "client_id",
+    "host",
+)
+GROUP_COLUMNS = (
+    "ts",
+    "cluster",
+    "consumer_group",
+    "state",
+    "members",
+    "coordinator",
+    "status",
+    "worst_partition_status",
+    "partitions",
+    "partitions_with_commit",
+    "total_lag",
+    "max_lag",
+    "max_lag_topic",
+    "max_lag_partition",
+    "max_lag_seconds",
+    "error",
+)
+CYCLE_COLUMNS = (
+    "ts",
+    "cluster",
+    "bootstrap",
+    "ok",
+    "error",
+    "duration_ms",
+    "partitions",
+    "partitions_failed",
+    "groups",
+    "groups_failed",
+    "lag_rows",
+)
 
 _ACTIVE_STATES = {"STABLE", "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING"}
 _INACTIVE_STATES = {"EMPTY", "DEAD"}
@@ -101,8 +152,9 @@ class LagCollector:
     ) -> None:
         self.config = config
         self.sink = sink
-        self.source = source or KafkaSource(config.bootstrap, properties=config.properties,
-                                            timeout=config.timeout)
+        self.source = source or KafkaSource(
+            config.bootstrap, properties=config.properties, timeout=config.timeout
+        )
         self.rules = rules
         self.history_points = history_points
         self.history_lookback = history_lookback
@@ -149,8 +201,12 @@ class LagCollector:
         )
         for group, topic, partition, committed, lag in reversed(rows):
             self._window((group, topic, partition)).add(committed, lag)
-        log.info("reloaded history of %s: %d partitions, %d group partitions", self.config.cluster,
-                 len(self.tables), len(self.windows))
+        log.info(
+            "reloaded history of %s: %d partitions, %d group partitions",
+            self.config.cluster,
+            len(self.tables),
+            len(self.windows),
+        )
 
     def _table(self, key: Key) -> OffsetTimeTable:
         table = self.tables.get(key)
@@ -175,7 +231,9 @@ class LagCollector:
             try:
                 self.load_history()
             except SinkError as exc:
-                log.warning("could not reload lag history from ClickHouse (%s); starting with an empty window", exc)
+                log.warning(
+                    "could not reload lag history from ClickHouse (%s); starting with an empty window", exc
+                )
             self._history_loaded = True
         try:
             result = self.collect(now, ts)
@@ -196,7 +254,9 @@ class LagCollector:
         except SinkError as exc:
             message = str(exc)
             if _MISSING_SCHEMA.search(message):
-                message += "; create the tables with `smarter-obs db migrate --clickhouse URL [--database DB]`"
+                message += (
+                    "; create the tables with `smarter-obs db migrate --clickhouse URL [--database DB]`"
+                )
             if not self._sink_failing and not self.quiet_failures:
                 log.error("writing Kafka lag rows failed (%s); every cycle tries again", message)
             self._sink_failing = True
@@ -205,8 +265,10 @@ class LagCollector:
             log.warning("writing to ClickHouse works again")
             self._sink_failing = False
         self._write_cycle(ts, started, ok=True, error="", result=result)
-        message = (f"{len(result.partitions)} partitions, {len(result.groups)} groups "
-                   f"({result.groups_failed} failed), {result.lag_rows} lag rows")
+        message = (
+            f"{len(result.partitions)} partitions, {len(result.groups)} groups "
+            f"({result.groups_failed} failed), {result.lag_rows} lag rows"
+        )
         log.info("cycle done in %.0f ms: %s", (time.monotonic() - started) * 1000.0, message)
         return CycleOutcome(ok=True, rows=written, message=message)
 
@@ -219,13 +281,22 @@ class LagCollector:
             log.debug("still failing: %s", exc)
         self._source_failing = True
 
-    def _write_cycle(self, ts: datetime, started: float, *, ok: bool, error: str,
-                     result: CycleResult | None = None) -> None:
-        row = (ts, self.config.cluster, self.config.bootstrap, ok, error,
-               (time.monotonic() - started) * 1000.0,
-               len(result.partitions) if result else 0, result.partitions_failed if result else 0,
-               len(result.groups) if result else 0, result.groups_failed if result else 0,
-               result.lag_rows if result else 0)
+    def _write_cycle(
+        self, ts: datetime, started: float, *, ok: bool, error: str, result: CycleResult | None = None
+    ) -> None:
+        row = (
+            ts,
+            self.config.cluster,
+            self.config.bootstrap,
+            ok,
+            error,
+            (time.monotonic() - started) * 1000.0,
+            len(result.partitions) if result else 0,
+            result.partitions_failed if result else 0,
+            len(result.groups) if result else 0,
+            result.groups_failed if result else 0,
+            result.lag_rows if result else 0,
+        )
         try:
             self.sink.write(CYCLE_TABLE, CYCLE_COLUMNS, [row], columnar=False)
         except SinkError as exc:
@@ -238,19 +309,29 @@ class LagCollector:
         source = self.source
         metas = source.partitions(self.config.topics)
         if not metas and not self._warned_no_topics:
-            log.warning("no topic at %s matches the topic selection (--topic %s)", self.config.bootstrap,
-                        " ".join(p.pattern for p in self.config.topics.patterns) or "default: not starting with _")
+            log.warning(
+                "no topic at %s matches the topic selection (--topic %s)",
+                self.config.bootstrap,
+                " ".join(p.pattern for p in self.config.topics.patterns) or "default: not starting with _",
+            )
             self._warned_no_topics = True
         watermarks, wm_errors = source.watermarks([(m.topic, m.partition) for m in metas])
         if metas and not watermarks:
             sample = next(iter(wm_errors.values()), "no answer")
-            raise SourceError(f"Kafka bootstrap servers {self.config.bootstrap}: no partition offsets could be "
-                              f"read ({sample})", source="kafka")
+            raise SourceError(
+                f"Kafka bootstrap servers {self.config.bootstrap}: no partition offsets could be "
+                f"read ({sample})",
+                source="kafka",
+            )
         result = CycleResult()
         result.partitions_failed = len(wm_errors)
         if wm_errors and not self._partitions_failing:
-            log.warning("%d partitions without offsets this cycle (left out, counted in partitions_failed), "
-                        "e.g. %s: %s", len(wm_errors), *next(iter(wm_errors.items())))
+            log.warning(
+                "%d partitions without offsets this cycle (left out, counted in partitions_failed), "
+                "e.g. %s: %s",
+                len(wm_errors),
+                *next(iter(wm_errors.items())),
+            )
         elif not wm_errors and self._partitions_failing:
             log.warning("offsets of every partition readable again")
         self._partitions_failing = bool(wm_errors)
@@ -258,8 +339,12 @@ class LagCollector:
 
         discovered = source.list_groups()
         if discovered is None and self.config.groups.patterns and not self._warned_no_listing:
-            log.warning("the brokers at %s cannot list consumer groups: only groups named with --group (%s) "
-                        "are collected", self.config.bootstrap, ", ".join(self.config.groups.names) or "none")
+            log.warning(
+                "the brokers at %s cannot list consumer groups: only groups named with --group (%s) "
+                "are collected",
+                self.config.bootstrap,
+                ", ".join(self.config.groups.names) or "none",
+            )
             self._warned_no_listing = True
         groups = self.config.groups.select(discovered)
         keys = [(m.topic, m.partition) for m in metas if (m.topic, m.partition) in watermarks]
@@ -277,8 +362,9 @@ class LagCollector:
         for key in keys:
             by_topic.setdefault(key[0], []).append(key)
         for group in groups:
-            self._group_rows(result, group, commits.get(group), described.get(group), watermarks, by_topic,
-                             now, ts)
+            self._group_rows(
+                result, group, commits.get(group), described.get(group), watermarks, by_topic, now, ts
+            )
         self._forget_gone({(m.topic, m.partition) for m in metas}, set(groups))
         return result
 
@@ -292,8 +378,14 @@ class LagCollector:
         for key in [k for k in self.windows if k[0] not in groups or (k[1], k[2]) not in partitions]:
             del self.windows[key]
 
-    def _partition_rows(self, result: CycleResult, metas: list[PartitionMeta],
-                        watermarks: dict[Key, tuple[int, int]], now: float, ts: datetime) -> None:
+    def _partition_rows(
+        self,
+        result: CycleResult,
+        metas: list[PartitionMeta],
+        watermarks: dict[Key, tuple[int, int]],
+        now: float,
+        ts: datetime,
+    ) -> None:
         append = result.partitions.append
         cluster = self.config.cluster
         for m in metas:
@@ -311,13 +403,33 @@ class LagCollector:
                 interval = max(now - prev_ts, 0.0)
             self._table(key).add(end, now)
             result.ends[key] = end
-            append((ts, cluster, m.topic, m.partition, m.leader, list(m.replicas), list(m.isr), start, end,
-                    messages, interval))
+            append(
+                (
+                    ts,
+                    cluster,
+                    m.topic,
+                    m.partition,
+                    m.leader,
+                    list(m.replicas),
+                    list(m.isr),
+                    start,
+                    end,
+                    messages,
+                    interval,
+                )
+            )
 
-    def _group_rows(self, result: CycleResult, group: str,
-                    committed: dict[Key, int | None] | SourceError | None, info: GroupInfo | None,
-                    watermarks: dict[Key, tuple[int, int]], by_topic: dict[str, list[Key]],
-                    now: float, ts: datetime) -> None:
+    def _group_rows(
+        self,
+        result: CycleResult,
+        group: str,
+        committed: dict[Key, int | None] | SourceError | None,
+        info: GroupInfo | None,
+        watermarks: dict[Key, tuple[int, int]],
+        by_topic: dict[str, list[Key]],
+        now: float,
+        ts: datetime,
+    ) -> None:
         cluster = self.config.cluster
         state = info.state.upper() if info else ""
         members = info.members if info else None
@@ -328,8 +440,26 @@ class LagCollector:
             if group not in self._failing_groups:
                 log.error("consumer group %s: %s", group, error)
                 self._failing_groups.add(group)
-            result.groups.append((ts, cluster, group, state, members, coordinator, st.NOTFOUND, st.NOTFOUND,
-                                  0, 0, 0, 0, "", -1, None, error))
+            result.groups.append(
+                (
+                    ts,
+                    cluster,
+                    group,
+                    state,
+                    members,
+                    coordinator,
+                    st.NOTFOUND,
+                    st.NOTFOUND,
+                    0,
+                    0,
+                    0,
+                    0,
+                    "",
+                    -1,
+                    None,
+                    error,
+                )
+            )
             return
         if group in self._failing_groups:
             log.warning("consumer group %s readable again", group)
@@ -382,8 +512,42 @@ class LagCollector:
                 if seconds is not None and (max_seconds is None or seconds > max_seconds):
                     max_seconds = seconds
                 client_id, host = assignments.get(key, ("", ""))
-                append((ts, cluster, group, topic, key[1], c, c is not None, end, lag, retained, seconds, status,
-                        client_id, host))
+                append(
+                    (
+                        ts,
+                        cluster,
+                        group,
+                        topic,
+                        key[1],
+                        c,
+                        c is not None,
+                        end,
+                        lag,
+                        retained,
+                        seconds,
+                        status,
+                        client_id,
+                        host,
+                    )
+                )
         group_status, worst = st.group_status(statuses)
-        result.groups.append((ts, cluster, group, state, members, coordinator, group_status, worst, partitions,
-                              with_commit, total_lag, max_lag, max_topic, max_partition, max_seconds, ""))
+        result.groups.append(
+            (
+                ts,
+                cluster,
+                group,
+                state,
+                members,
+                coordinator,
+                group_status,
+                worst,
+                partitions,
+                with_commit,
+                total_lag,
+                max_lag,
+                max_topic,
+                max_partition,
+                max_seconds,
+                "",
+            )
+        )

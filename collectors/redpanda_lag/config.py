@@ -38,7 +38,9 @@ def _compile(value: str, option: str) -> re.Pattern[str]:
     try:
         return re.compile(value)
     except re.error as exc:
-        raise ConfigError(f"{option} {value!r} is not a valid regular expression: {exc}", setting=option) from None
+        raise ConfigError(
+            f"{option} {value!r} is not a valid regular expression: {exc}", setting=option
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,13 @@ class TopicSelector:
 
     @classmethod
     def parse(cls, values: Iterable[str]) -> TopicSelector:
-        return cls(tuple(_compile(v, "--topic") if is_pattern(v) else re.compile(re.escape(v))
-                         for v in (v.strip() for v in values) if v))
+        return cls(
+            tuple(
+                _compile(v, "--topic") if is_pattern(v) else re.compile(re.escape(v))
+                for v in (v.strip() for v in values)
+                if v
+            )
+        )
 
     def __call__(self, topic: str) -> bool:
         if not self.patterns:
@@ -92,14 +99,16 @@ class TopicSelector:
         return any(p.fullmatch(topic) for p in self.patterns)
 
 
-def kafka_properties(cli_values: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def kafka_properties(
+    cli_values: Iterable[str] = (), environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """librdkafka properties from ``SMARTER_OBS_KAFKA_*`` (and ``*_FILE``) then ``KEY=VALUE`` options."""
     environ = os.environ if environ is None else environ
     props: dict[str, str] = {}
     for name in sorted(environ):
         if not name.startswith(KAFKA_ENV_PREFIX) or environ[name] == "":
             continue
-        key = name[len(KAFKA_ENV_PREFIX):]
+        key = name[len(KAFKA_ENV_PREFIX) :]
         if key in _OWN_SETTINGS:
             continue
         value = environ[name]
@@ -116,13 +125,19 @@ def kafka_properties(cli_values: Iterable[str] = (), environ: Mapping[str, str] 
     for item in cli_values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--kafka-property {item.split('=')[0]!r}: expected KEY=VALUE, e.g. "
-                              "security.protocol=SASL_SSL", setting="--kafka-property")
+            raise ConfigError(
+                f"--kafka-property {item.split('=')[0]!r}: expected KEY=VALUE, e.g. "
+                "security.protocol=SASL_SSL",
+                setting="--kafka-property",
+            )
         props[key.strip()] = value
     for key in props:
         if key in _RESERVED:
-            raise ConfigError(f"Kafka property {key!r} is set by smarter-obs itself; remove it "
-                              "(use --bootstrap for bootstrap.servers)", setting=key)
+            raise ConfigError(
+                f"Kafka property {key!r} is set by smarter-obs itself; remove it "
+                "(use --bootstrap for bootstrap.servers)",
+                setting=key,
+            )
     return props
 
 
@@ -139,14 +154,19 @@ def redact_properties(props: Mapping[str, str]) -> dict[str, str]:
 def validate_bootstrap(value: str | None) -> str:
     """``host:port[,host:port…]`` or ConfigError."""
     if not value or not value.strip():
-        raise ConfigError("no Kafka bootstrap servers: pass --bootstrap HOST:PORT[,HOST:PORT] or set "
-                          "SMARTER_OBS_KAFKA_BOOTSTRAP", setting="SMARTER_OBS_KAFKA_BOOTSTRAP")
+        raise ConfigError(
+            "no Kafka bootstrap servers: pass --bootstrap HOST:PORT[,HOST:PORT] or set "
+            "SMARTER_OBS_KAFKA_BOOTSTRAP",
+            setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
+        )
     servers = [s.strip() for s in value.split(",") if s.strip()]
     for server in servers:
         host, sep, port = server.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(f"bootstrap server {server!r} is not HOST:PORT (e.g. localhost:9092)",
-                              setting="SMARTER_OBS_KAFKA_BOOTSTRAP")
+            raise ConfigError(
+                f"bootstrap server {server!r} is not HOST:PORT (e.g. localhost:9092)",
+                setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
+            )
     return ",".join(servers)
 
 

@@ -21,17 +21,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.redpanda_lag.config import is_secret_property
+from smarter_obs.collectors.redpanda_lag.config import is_secret_property
 from smarter_obs.errors import ConfigError, SourceAuthError, SourceError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
-_librdkafka_log = logging.getLogger("collectors.redpanda_lag.librdkafka")
+_librdkafka_log = logging.getLogger("smarter_obs.collectors.redpanda_lag.librdkafka")
 
 TopicPartitionKey = tuple[str, int]
 
 # librdkafka error names that mean the credential or TLS setup is wrong, not the network.
-_AUTH_ERRORS = {"_AUTHENTICATION", "SASL_AUTHENTICATION_FAILED", "_SSL", "TOPIC_AUTHORIZATION_FAILED",
-                "GROUP_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED"}
+_AUTH_ERRORS = {
+    "_AUTHENTICATION",
+    "SASL_AUTHENTICATION_FAILED",
+    "_SSL",
+    "TOPIC_AUTHORIZATION_FAILED",
+    "GROUP_AUTHORIZATION_FAILED",
+    "CLUSTER_AUTHORIZATION_FAILED",
+}
 _UNSUPPORTED = {"_UNSUPPORTED_FEATURE", "UNSUPPORTED_VERSION", "_NOT_IMPLEMENTED"}
 
 
@@ -84,14 +90,19 @@ class KafkaSource:
     ``sasl.username``, ``ssl.ca.location``, …). ``timeout`` bounds every request in seconds.
     """
 
-    def __init__(self, bootstrap: str, *, properties: Mapping[str, str] | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap: str, *, properties: Mapping[str, str] | None = None, timeout: float = 10.0
+    ) -> None:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
         # What the driver raises for a failed request or future (ValueError/TypeError: a request it refused).
-        self._errors: tuple[type[BaseException], ...] = (KafkaException, concurrent.futures.CancelledError,
-                                                         ValueError, TypeError)
+        self._errors: tuple[type[BaseException], ...] = (
+            KafkaException,
+            concurrent.futures.CancelledError,
+            ValueError,
+            TypeError,
+        )
         self.bootstrap = bootstrap
         self.timeout = timeout
         config: dict[str, Any] = {
@@ -111,8 +122,11 @@ class KafkaSource:
             for key, value in (properties or {}).items():
                 if value and is_secret_property(key):
                     message = message.replace(value, "***")
-            raise ConfigError(f"the Kafka client settings were rejected ({message}); fix that -X/--kafka-property "
-                              "or SMARTER_OBS_KAFKA_<NAME> setting", setting="--kafka-property") from None
+            raise ConfigError(
+                f"the Kafka client settings were rejected ({message}); fix that -X/--kafka-property "
+                "or SMARTER_OBS_KAFKA_<NAME> setting",
+                setting="--kafka-property",
+            ) from None
 
     def _on_error(self, err: Any) -> None:
         """librdkafka's client-level errors (delivered by poll): remember authentication/TLS failures, which
@@ -160,8 +174,9 @@ class KafkaSource:
         out.sort(key=lambda m: (m.topic, m.partition))
         return out
 
-    def watermarks(self, partitions: Iterable[TopicPartitionKey]
-                   ) -> tuple[dict[TopicPartitionKey, tuple[int, int]], dict[TopicPartitionKey, str]]:
+    def watermarks(
+        self, partitions: Iterable[TopicPartitionKey]
+    ) -> tuple[dict[TopicPartitionKey, tuple[int, int]], dict[TopicPartitionKey, str]]:
         """``(log start, log end)`` per partition, plus the error of each partition that could not be read."""
         from confluent_kafka import TopicPartition
         from confluent_kafka.admin import OffsetSpec
@@ -171,8 +186,12 @@ class KafkaSource:
             return {}, {}
         opts = {"request_timeout": self.timeout}
         try:
-            earliest = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.earliest() for t, p in keys}, **opts)
-            latest = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in keys}, **opts)
+            earliest = self._admin.list_offsets(
+                {TopicPartition(t, p): OffsetSpec.earliest() for t, p in keys}, **opts
+            )
+            latest = self._admin.list_offsets(
+                {TopicPartition(t, p): OffsetSpec.latest() for t, p in keys}, **opts
+            )
         except self._errors as exc:
             raise self._fail("listing partition offsets", exc) from None
         starts = _offsets(earliest, self.timeout, self._errors)
@@ -193,14 +212,19 @@ class KafkaSource:
         try:
             result = self._admin.list_consumer_groups(request_timeout=self.timeout).result(self.timeout + 5)
         except concurrent.futures.TimeoutError:
-            raise SourceUnavailableError(f"consumer groups not listed by {self.bootstrap} within {self.timeout:g}s",
-                                         source="kafka") from None
+            raise SourceUnavailableError(
+                f"consumer groups not listed by {self.bootstrap} within {self.timeout:g}s", source="kafka"
+            ) from None
         except self._errors as exc:
             if _error_name(exc) in _UNSUPPORTED:
                 return None
             raise self._fail("listing consumer groups", exc) from None
         errors = list(result.errors or [])
-        if not result.valid and errors and all(getattr(e, "name", lambda: "")() in _UNSUPPORTED for e in errors):
+        if (
+            not result.valid
+            and errors
+            and all(getattr(e, "name", lambda: "")() in _UNSUPPORTED for e in errors)
+        ):
             return None
         for err in errors:
             log.debug("listing consumer groups: one broker answered %s", err)
@@ -237,12 +261,14 @@ class KafkaSource:
                     assignments[(tp.topic, tp.partition)] = (member.client_id or "", member.host or "")
             state = getattr(desc.state, "name", str(desc.state))
             coordinator = getattr(desc.coordinator, "id", None)
-            out[group] = GroupInfo(state=state, members=len(desc.members or []), coordinator=coordinator,
-                                   assignments=assignments)
+            out[group] = GroupInfo(
+                state=state, members=len(desc.members or []), coordinator=coordinator, assignments=assignments
+            )
         return out
 
-    def committed_offsets(self, groups: list[str], partitions: list[TopicPartitionKey]
-                          ) -> dict[str, dict[TopicPartitionKey, int | None] | SourceError]:
+    def committed_offsets(
+        self, groups: list[str], partitions: list[TopicPartitionKey]
+    ) -> dict[str, dict[TopicPartitionKey, int | None] | SourceError]:
         """Committed offset per partition (None = no commit) for each group, or that group's error.
 
         One OffsetFetch per group (the API takes one group per request), all in flight at once, each with
@@ -260,8 +286,13 @@ class KafkaSource:
         for group in groups:
             try:
                 request = [ConsumerGroupTopicPartitions(group, tps)]
-                futures[group] = next(iter(self._admin.list_consumer_group_offsets(
-                    request, request_timeout=self.timeout).values()))
+                futures[group] = next(
+                    iter(
+                        self._admin.list_consumer_group_offsets(
+                            request, request_timeout=self.timeout
+                        ).values()
+                    )
+                )
             except self._errors as exc:
                 out[group] = self._fail(f"fetching committed offsets of group {group!r}", exc)
         concurrent.futures.wait(list(futures.values()), timeout=self.timeout + 5)
@@ -271,7 +302,9 @@ class KafkaSource:
             except concurrent.futures.TimeoutError:
                 out[group] = SourceUnavailableError(
                     f"committed offsets of group {group!r} not returned by {self.bootstrap} within "
-                    f"{self.timeout:g}s", source="kafka")
+                    f"{self.timeout:g}s",
+                    source="kafka",
+                )
                 continue
             except self._errors as exc:
                 out[group] = self._fail(f"fetching committed offsets of group {group!r}", exc)
@@ -286,8 +319,9 @@ class KafkaSource:
         return out
 
 
-def _offsets(futures: Mapping[Any, concurrent.futures.Future], timeout: float,
-             errors: tuple[type[BaseException], ...]) -> dict[TopicPartitionKey, int | str]:
+def _offsets(
+    futures: Mapping[Any, concurrent.futures.Future], timeout: float, errors: tuple[type[BaseException], ...]
+) -> dict[TopicPartitionKey, int | str]:
     """Offset (or error text) per partition from ``list_offsets`` futures."""
     concurrent.futures.wait(list(futures.values()), timeout=timeout + 5)
     out: dict[TopicPartitionKey, int | str] = {}

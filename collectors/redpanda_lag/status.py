@@ -54,7 +54,9 @@ class Rules:
         if self.window < 2:
             raise ValueError(f"status window must be at least 2 samples, got {self.window}")
         if not 1 <= self.min_samples <= self.window:
-            raise ValueError(f"min_samples must be between 1 and the window ({self.window}), got {self.min_samples}")
+            raise ValueError(
+                f"min_samples must be between 1 and the window ({self.window}), got {self.min_samples}"
+            )
         if self.allowed_lag < 0:
             raise ValueError(f"allowed lag must be >= 0, got {self.allowed_lag}")
 

@@ -5,6 +5,6 @@ rows (``smarter_obs.sinks.otel_traces``, shared with the in-process exporter) â†
 ``ClickHouseSink``). ``cli.py`` holds ``smarter-obs collect spans``.
 """
 
-from collectors.spans.server import SpanReceiver
+from smarter_obs.collectors.spans.server import SpanReceiver
 
 __all__ = ["SpanReceiver"]

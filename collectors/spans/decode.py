@@ -54,8 +54,9 @@ def _decompress(body: bytes, encoding: str | None, max_size: int) -> bytes:
     if encoding in ("identity", ""):
         return body
     if encoding not in ("gzip", "deflate"):
-        raise UnsupportedMediaTypeError(f"unsupported Content-Encoding {encoding!r}: use gzip or none",
-                                        source="otlp")
+        raise UnsupportedMediaTypeError(
+            f"unsupported Content-Encoding {encoding!r}: use gzip or none", source="otlp"
+        )
     wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
     decompressor = zlib.decompressobj(wbits)
     try:
@@ -98,8 +99,11 @@ def _json_to_request(data: bytes) -> Any:
         raise DecodeError("body must be a JSON object with resourceSpans", source="otlp")
     # OTLP/JSON carries ids as hex, protobuf's JSON mapping expects base64 for bytes fields.
     for r, resource_spans in enumerate(document.get("resourceSpans") or document.get("resource_spans") or []):
-        scopes = resource_spans.get("scopeSpans") or resource_spans.get("scope_spans") or [] \
-            if isinstance(resource_spans, dict) else []
+        scopes = (
+            resource_spans.get("scopeSpans") or resource_spans.get("scope_spans") or []
+            if isinstance(resource_spans, dict)
+            else []
+        )
         for s, scope_spans in enumerate(scopes):
             spans = scope_spans.get("spans") or [] if isinstance(scope_spans, dict) else []
             for i, span in enumerate(spans):
@@ -116,8 +120,9 @@ def _json_to_request(data: bytes) -> Any:
         raise DecodeError(f"invalid OTLP JSON: {exc}", source="otlp") from None
 
 
-def decode_request(body: bytes, content_type: str | None, content_encoding: str | None = None, *,
-                   max_size: int = 64 << 20) -> tuple[Any, str]:
+def decode_request(
+    body: bytes, content_type: str | None, content_encoding: str | None = None, *, max_size: int = 64 << 20
+) -> tuple[Any, str]:
     """``(ExportTraceServiceRequest, media type)``; DecodeError → 400, UnsupportedMediaTypeError → 415."""
     kind = media_type(content_type)
     data = _decompress(body, content_encoding, max_size)
@@ -145,7 +150,9 @@ def encode_response(rejected: int, message: str, kind: str) -> bytes:
     if kind == JSON:
         if not (rejected or message):
             return b"{}"
-        return json.dumps({"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": message}}).encode()
+        return json.dumps(
+            {"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": message}}
+        ).encode()
     return response.SerializeToString()
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from collectors.spans.decode import (
+from smarter_obs.collectors.spans.decode import (
     JSON,
     PROTOBUF,
     DecodeError,
@@ -66,7 +66,11 @@ class SpanReceiver:
         self.only_tools = only_tools
         self.max_body = max_body
         self.batcher: Batcher[SpanColumns] = Batcher(
-            self._write, batch_size=batch_size, max_pending=max_pending, interval=flush_interval, name="spans",
+            self._write,
+            batch_size=batch_size,
+            max_pending=max_pending,
+            interval=flush_interval,
+            name="spans",
         )
         self.filtered = 0
         self.rejected = 0
@@ -87,8 +91,12 @@ class SpanReceiver:
         return f"http://{host}:{port}"
 
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="smarter-obs-otlp-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="smarter-obs-otlp-http",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -125,8 +133,9 @@ class SpanReceiver:
             "filtered_spans": self.filtered,
         }
 
-    def handle_export(self, body: bytes, content_type: str | None, content_encoding: str | None
-                      ) -> tuple[int, str, bytes, dict[str, str]]:
+    def handle_export(
+        self, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         """One ``POST /v1/traces``: ``(status, content type, body, extra headers)``."""
         kind = JSON if (content_type or "").lower().startswith(JSON) else PROTOBUF
         try:
@@ -165,8 +174,9 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
-        def _send(self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
-                  ) -> None:
+        def _send(
+            self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -191,12 +201,16 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             kind = JSON if (self.headers.get("Content-Type") or "").lower().startswith(JSON) else PROTOBUF
             if path != _TRACES_PATH:
-                self._send(404, kind, encode_status(5, f"unknown path {path}; traces go to {_TRACES_PATH}", kind))
+                self._send(
+                    404, kind, encode_status(5, f"unknown path {path}; traces go to {_TRACES_PATH}", kind)
+                )
                 return
             length_header = self.headers.get("Content-Length")
             if length_header is None:
                 self.close_connection = True
-                self._send(411, kind, encode_status(_RPC_INVALID_ARGUMENT, "Content-Length is required", kind))
+                self._send(
+                    411, kind, encode_status(_RPC_INVALID_ARGUMENT, "Content-Length is required", kind)
+                )
                 return
             try:
                 length = int(length_header)
@@ -206,13 +220,19 @@ def _handler_for(receiver: SpanReceiver) -> type[BaseHTTPRequestHandler]:
                 return
             if length > receiver.max_body:
                 self.close_connection = True
-                self._send(413, kind, encode_status(_RPC_RESOURCE_EXHAUSTED,
-                                                    f"body of {length} bytes exceeds {receiver.max_body}", kind))
+                self._send(
+                    413,
+                    kind,
+                    encode_status(
+                        _RPC_RESOURCE_EXHAUSTED, f"body of {length} bytes exceeds {receiver.max_body}", kind
+                    ),
+                )
                 return
             body = self.rfile.read(length)
             try:
                 status, content_type, payload, headers = receiver.handle_export(
-                    body, self.headers.get("Content-Type"), self.headers.get("Content-Encoding"))
+                    body, self.headers.get("Content-Type"), self.headers.get("Content-Encoding")
+                )
             except Exception as exc:  # a bug must answer 500, not kill the connection silently
                 log.exception("OTLP export handling failed")
                 status, content_type, headers = 500, kind, {}

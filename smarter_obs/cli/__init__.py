@@ -16,9 +16,9 @@ from smarter_obs.errors import SmarterObsError
 
 # Subcommands are imported on first use so ``smarter-obs --help`` stays fast.
 _COLLECTORS = {
-    "spans": "collectors.spans.cli:command",
-    "redpanda": "collectors.redpanda_lag.cli:command",
-    "n8n": "collectors.n8n.cli:command",
+    "spans": "smarter_obs.collectors.spans.cli:command",
+    "redpanda": "smarter_obs.collectors.redpanda_lag.cli:command",
+    "n8n": "smarter_obs.collectors.n8n.cli:command",
 }
 
 
@@ -53,10 +53,12 @@ def cli(verbose: int) -> None:
       smarter-obs collect n8n --url https://n8n.example.com --once
     """
     # Our own progress at INFO by default; third-party chatter (pgserver, drivers) only with -v.
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("smarter_obs", "collectors"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("smarter_obs").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 @cli.group(cls=LazyGroup, lazy=_COLLECTORS)

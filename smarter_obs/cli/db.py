@@ -16,17 +16,40 @@ def db() -> None:
 @db.command()
 @clickhouse_option
 @postgres_option
-@click.option("--database", envvar=settings.SMARTER_OBS_CLICKHOUSE_DATABASE, default=None,
-              help=f"ClickHouse database for the telemetry tables. [default: {settings.DEFAULT_CLICKHOUSE_DATABASE}]")
-@click.option("--ttl-days", type=int, envvar=settings.SMARTER_OBS_TTL_DAYS, default=None,
-              help=f"Days of telemetry kept in ClickHouse; 0 keeps forever. [default: {settings.DEFAULT_TTL_DAYS}]")
-@click.option("--cluster", envvar=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER, default=None,
-              help="ClickHouse cluster name: render DDL ON CLUSTER with Replicated engines.")
-@click.option("--only", type=click.Choice(["clickhouse", "postgres", "all"]), default=None,
-              help="Which store to migrate. Default: the ones named by --clickhouse/--postgres, "
-              "or both embedded stores when neither is given.")
-def migrate(clickhouse_url: str | None, postgres_dsn: str | None, database: str | None,
-            ttl_days: int | None, cluster: str | None, only: str | None) -> None:
+@click.option(
+    "--database",
+    envvar=settings.SMARTER_OBS_CLICKHOUSE_DATABASE,
+    default=None,
+    help=f"ClickHouse database for the telemetry tables. [default: {settings.DEFAULT_CLICKHOUSE_DATABASE}]",
+)
+@click.option(
+    "--ttl-days",
+    type=int,
+    envvar=settings.SMARTER_OBS_TTL_DAYS,
+    default=None,
+    help=f"Days of telemetry kept in ClickHouse; 0 keeps forever. [default: {settings.DEFAULT_TTL_DAYS}]",
+)
+@click.option(
+    "--cluster",
+    envvar=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER,
+    default=None,
+    help="ClickHouse cluster name: render DDL ON CLUSTER with Replicated engines.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["clickhouse", "postgres", "all"]),
+    default=None,
+    help="Which store to migrate. Default: the ones named by --clickhouse/--postgres, "
+    "or both embedded stores when neither is given.",
+)
+def migrate(
+    clickhouse_url: str | None,
+    postgres_dsn: str | None,
+    database: str | None,
+    ttl_days: int | None,
+    cluster: str | None,
+    only: str | None,
+) -> None:
     """Apply pending schema migrations (idempotent: re-running changes nothing).
 
     \b
@@ -52,8 +75,9 @@ def migrate(clickhouse_url: str | None, postgres_dsn: str | None, database: str 
         if target == "clickhouse":
             from smarter_obs.db.clickhouse import migrate as migrate_clickhouse
 
-            report = migrate_clickhouse(clickhouse_url, database=database, ttl_days=ttl_days,
-                                        cluster=cluster, progress=progress)
+            report = migrate_clickhouse(
+                clickhouse_url, database=database, ttl_days=ttl_days, cluster=cluster, progress=progress
+            )
         else:
             from smarter_obs.db.postgres import migrate as migrate_postgres
 

@@ -6,8 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--calls", type=click.IntRange(1, 100_000), default=60, show_default=True,
-              help="MCP tool calls to make.")
+@click.option(
+    "--calls", type=click.IntRange(1, 100_000), default=60, show_default=True, help="MCP tool calls to make."
+)
 def demo(calls: int) -> None:
     """Trace a real MCP server into embedded ClickHouse, collect mock-Kafka lag, print the dashboard numbers.
 

@@ -58,8 +58,10 @@ def _resolve_ttl(ttl_days: int | None) -> int:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"TTL days {raw!r} is not an integer; use e.g. 30 (0 keeps data forever)",
-                          setting=settings.SMARTER_OBS_TTL_DAYS) from None
+        raise ConfigError(
+            f"TTL days {raw!r} is not an integer; use e.g. 30 (0 keeps data forever)",
+            setting=settings.SMARTER_OBS_TTL_DAYS,
+        ) from None
     if value < 0:
         raise ConfigError(f"TTL days must be 0 or more, got {value}", setting=settings.SMARTER_OBS_TTL_DAYS)
     return value

@@ -73,9 +73,16 @@ class ClickHouseSpanExporter(SpanExporter):
     the latest ``max_delay`` seconds later, or as soon as ``min_batch`` are waiting and no insert is running.
     """
 
-    def __init__(self, url: str | None = None, *, database: str | None = None, timeout: float = 10.0,
-                 max_batch: int = DEFAULT_MAX_BATCH, max_delay: float = DEFAULT_MAX_DELAY,
-                 min_batch: int = DEFAULT_MIN_BATCH) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        database: str | None = None,
+        timeout: float = 10.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_delay: float = DEFAULT_MAX_DELAY,
+        min_batch: int = DEFAULT_MIN_BATCH,
+    ) -> None:
         self._sink = ClickHouseSink(url, database=database, timeout=timeout)
         self._timeout = timeout
         self._max_batch = max_batch
@@ -159,8 +166,9 @@ class ClickHouseSpanExporter(SpanExporter):
             self._slot.wait_for(lambda: self._inflight is None)
             self._inflight = table
             if self._inserter is None or not self._inserter.is_alive():
-                self._inserter = threading.Thread(target=self._insert_loop, name="smarter-obs-clickhouse-exporter",
-                                                  daemon=True)
+                self._inserter = threading.Thread(
+                    target=self._insert_loop, name="smarter-obs-clickhouse-exporter", daemon=True
+                )
                 self._inserter.start()
             self._slot.notify_all()
 

@@ -61,8 +61,9 @@ def _string_values(values: list[Any]) -> pa.Array:
 def _map(counts: Any, keys: list[str], values: list[Any]) -> pa.Array:
     # Keys travel dictionary-encoded: the columns' keys are LowCardinality, which ClickHouse then fills from
     # the dictionary instead of hashing every key of every row (measured: ~1 µs less insert work per span).
-    return pa.MapArray.from_arrays(_offsets(counts), pa.array(keys, _STRING).dictionary_encode(),
-                                   _string_values(values))
+    return pa.MapArray.from_arrays(
+        _offsets(counts), pa.array(keys, _STRING).dictionary_encode(), _string_values(values)
+    )
 
 
 def _unique_index(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
@@ -78,7 +79,9 @@ def _dictionary(per_run: list[str], run_of_row: np.ndarray) -> pa.DictionaryArra
     return pa.DictionaryArray.from_arrays(pa.array(index[run_of_row]), pa.array(unique, _STRING))
 
 
-def _resource_map(per_run: list[tuple[tuple[str, ...], tuple[str, ...], str]], run_of_row: np.ndarray) -> pa.Array:
+def _resource_map(
+    per_run: list[tuple[tuple[str, ...], tuple[str, ...], str]], run_of_row: np.ndarray
+) -> pa.Array:
     """``ResourceAttributes``: each distinct resource's pairs stored once and referenced per row."""
     index, unique = _unique_index([(keys, values) for keys, values, _ in per_run])
     sizes = np.asarray([len(keys) for keys, _ in unique], dtype=np.int32)
@@ -94,7 +97,9 @@ def _resource_map(per_run: list[tuple[tuple[str, ...], tuple[str, ...], str]], r
     key_index, key_dictionary = _unique_index([key for keys, _ in unique for key in keys])
     value_index, value_dictionary = _unique_index([value for _, values in unique for value in values])
     keys = pa.DictionaryArray.from_arrays(pa.array(key_index[gather]), pa.array(key_dictionary, _STRING))
-    values = pa.DictionaryArray.from_arrays(pa.array(value_index[gather]), pa.array(value_dictionary, _STRING))
+    values = pa.DictionaryArray.from_arrays(
+        pa.array(value_index[gather]), pa.array(value_dictionary, _STRING)
+    )
     return pa.MapArray.from_arrays(offsets, keys, values)
 
 
@@ -111,18 +116,25 @@ def _nested_maps(maps: list[dict[str, str]]) -> pa.Array:
 
 #: Nested sub-columns and the Arrow type of each field of the sparse entries (None: an attribute map).
 _EVENT_FIELDS = (("Events.Timestamp", _TIMESTAMP), ("Events.Name", _STRING), ("Events.Attributes", None))
-_LINK_FIELDS = (("Links.TraceId", _STRING), ("Links.SpanId", _STRING), ("Links.TraceState", _STRING),
-                ("Links.Attributes", None))
+_LINK_FIELDS = (
+    ("Links.TraceId", _STRING),
+    ("Links.SpanId", _STRING),
+    ("Links.TraceState", _STRING),
+    ("Links.Attributes", None),
+)
 
 
-def _nested(entries: list[tuple[int, list[tuple]]], rows: int,
-            fields: tuple[tuple[str, pa.DataType | None], ...]) -> dict[str, pa.Array]:
+def _nested(
+    entries: list[tuple[int, list[tuple]]], rows: int, fields: tuple[tuple[str, pa.DataType | None], ...]
+) -> dict[str, pa.Array]:
     """The list columns of a Nested structure from sparse ``(row, [entry, ...])`` pairs."""
     offsets = _offsets(_sparse_counts(entries, rows))
     flat = [entry for _, items in entries for entry in items]
     return {
         name: pa.ListArray.from_arrays(
-            offsets, _nested_maps([e[i] for e in flat]) if kind is None else pa.array([e[i] for e in flat], kind))
+            offsets,
+            _nested_maps([e[i] for e in flat]) if kind is None else pa.array([e[i] for e in flat], kind),
+        )
         for i, (name, kind) in enumerate(fields)
     }
 
@@ -146,11 +158,14 @@ def span_table(block: SpanColumns) -> pa.Table:
         "ParentSpanId": _strings_or_none(block.parent_span_ids),
         "TraceState": _strings_or_none(block.trace_states),
         "SpanName": names,
-        "SpanKind": pa.DictionaryArray.from_arrays(pa.array(block.kinds, pa.int8()), _enum_dictionary(SPAN_KINDS)),
+        "SpanKind": pa.DictionaryArray.from_arrays(
+            pa.array(block.kinds, pa.int8()), _enum_dictionary(SPAN_KINDS)
+        ),
         "SpanAttributes": _map(block.attribute_counts, block.attribute_keys, block.attribute_values),
         "Duration": pa.array(block.durations, pa.uint64()),
-        "StatusCode": pa.DictionaryArray.from_arrays(pa.array(block.status_codes, pa.int8()),
-                                                     _enum_dictionary(STATUS_CODES)),
+        "StatusCode": pa.DictionaryArray.from_arrays(
+            pa.array(block.status_codes, pa.int8()), _enum_dictionary(STATUS_CODES)
+        ),
         "StatusMessage": _strings_or_none(block.status_messages),
     }
     rows = {name: column for name, column in rows.items() if column is not None}
@@ -177,8 +192,9 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _sorting_key_order(timestamps: pa.Array, names: pa.DictionaryArray, services: list[str],
-                       run_of_row: np.ndarray) -> np.ndarray | None:
+def _sorting_key_order(
+    timestamps: pa.Array, names: pa.DictionaryArray, services: list[str], run_of_row: np.ndarray
+) -> np.ndarray | None:
     """Row order of the table's sorting key ``(ServiceName, SpanName, Timestamp)``, None if already in it.
 
     ClickHouse skips its own sort (and the permutation of every column) for a block that already is in

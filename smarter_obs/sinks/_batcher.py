@@ -162,8 +162,12 @@ class Batcher(Generic[C]):
                         next_due = now + self.interval
                     elif self._closing and not self.stats.store_available:
                         pass  # shutting down during an outage: close() already made its last attempt
-                    elif now >= self._retry_at and (wants_flush or self._closing or now >= next_due
-                                                    or self.stats.pending >= self.batch_size):
+                    elif now >= self._retry_at and (
+                        wants_flush
+                        or self._closing
+                        or now >= next_due
+                        or self.stats.pending >= self.batch_size
+                    ):
                         break
                     if self._closing and (not self._queue or not self.stats.store_available):
                         self._closed = True
@@ -181,7 +185,9 @@ class Batcher(Generic[C]):
                     self.stats.store_available = False
                     self._retry_at = time.monotonic() + self._backoff
                     self._backoff = min(self._backoff * 2, self._backoff_max)
-                    self._flushes_done = max(self._flushes_done, flush_target)  # an explicit flush gets its answer: it failed
+                    self._flushes_done = max(
+                        self._flushes_done, flush_target
+                    )  # an explicit flush gets its answer: it failed
                     self._cond.notify_all()
                 self._warn(f"{self.name}: store unavailable, {self.stats.pending} rows kept for retry: {exc}")
                 continue
@@ -190,7 +196,9 @@ class Batcher(Generic[C]):
                     self._remove(len(chunks), rows)
                     self.stats.dropped += rows
                     self.stats.failed_flushes += 1
-                self._warn(f"{self.name}: dropped {rows} rows the store rejected: {type(exc).__name__}: {exc}")
+                self._warn(
+                    f"{self.name}: dropped {rows} rows the store rejected: {type(exc).__name__}: {exc}"
+                )
             else:
                 with self._cond:
                     self._remove(len(chunks), rows)

@@ -150,8 +150,9 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
             setting=setting,
         )
     if parts.query or parts.fragment:
-        raise ConfigError(f"ClickHouse URL {shown!r}: query strings and fragments are not supported",
-                          setting=setting)
+        raise ConfigError(
+            f"ClickHouse URL {shown!r}: query strings and fragments are not supported", setting=setting
+        )
     if scheme == "chdb":
         if parts.netloc:
             raise ConfigError(
@@ -161,29 +162,34 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
             )
         path = unquote(parts.path)
         if not path or path == "/":
-            raise ConfigError(f"ClickHouse URL {shown!r}: chdb needs a data directory, e.g. chdb:///srv/ch",
-                              setting=setting)
+            raise ConfigError(
+                f"ClickHouse URL {shown!r}: chdb needs a data directory, e.g. chdb:///srv/ch", setting=setting
+            )
         if Path(path).exists() and not Path(path).is_dir():
-            raise ConfigError(f"ClickHouse URL {shown!r}: chdb path {path} exists and is not a directory",
-                              setting=setting)
+            raise ConfigError(
+                f"ClickHouse URL {shown!r}: chdb path {path} exists and is not a directory", setting=setting
+            )
         return ClickHouseURL(scheme="chdb", path=path)
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(f"ClickHouse URL {shown!r}: the port is not a number between 1 and 65535",
-                          setting=setting) from None
+        raise ConfigError(
+            f"ClickHouse URL {shown!r}: the port is not a number between 1 and 65535", setting=setting
+        ) from None
     host = parts.hostname
     if not host:
-        raise ConfigError(f"ClickHouse URL {shown!r}: the host is missing, e.g. http://host:8123",
-                          setting=setting)
+        raise ConfigError(
+            f"ClickHouse URL {shown!r}: the host is missing, e.g. http://host:8123", setting=setting
+        )
     if port == 0:
         raise ConfigError(f"ClickHouse URL {shown!r}: port 0 is not valid", setting=setting)
     path = unquote(parts.path).strip("/")
     database = None
     if path:
         if "/" in path:
-            raise ConfigError(f"ClickHouse URL {shown!r}: the path must be a single database name",
-                              setting=setting)
+            raise ConfigError(
+                f"ClickHouse URL {shown!r}: the path must be a single database name", setting=setting
+            )
         database = validate_identifier(path, "database in the URL path", setting=setting)
     return ClickHouseURL(
         scheme=scheme,
@@ -221,7 +227,9 @@ def _is_retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
-    return code is None and bool(_UNAVAILABLE_TEXT.search(str(exc))) and not isinstance(exc, ch.ProgrammingError)
+    return (
+        code is None and bool(_UNAVAILABLE_TEXT.search(str(exc))) and not isinstance(exc, ch.ProgrammingError)
+    )
 
 
 @contextmanager
@@ -296,8 +304,9 @@ class ClickHouseSink:
     :meth:`close`; using it after close raises RuntimeError.
     """
 
-    def __init__(self, url: str | None = None, *, database: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, url: str | None = None, *, database: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         self.url = parse_url(url)
         self.database = resolve_database(database, self.url)
         self.timeout = timeout
@@ -336,8 +345,9 @@ class ClickHouseSink:
         validate_identifier(name, "table")
         return database, name
 
-    def write(self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]], *,
-              columnar: bool = True) -> int:
+    def write(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]], *, columnar: bool = True
+    ) -> int:
         """Insert ``data`` into ``table`` (``name`` in this sink's database, or ``db.name``); return rows written.
 
         ``data`` is a list of columns in the order of ``columns`` (``columnar=True``, the fast path) or a list
@@ -354,7 +364,9 @@ class ClickHouseSink:
             rows = len(data[0]) if columns else 0
             for name, column in zip(columns, data):
                 if len(column) != rows:
-                    raise ValueError(f"write({table!r}): column {name!r} has {len(column)} values, expected {rows}")
+                    raise ValueError(
+                        f"write({table!r}): column {name!r} has {len(column)} values, expected {rows}"
+                    )
         else:
             rows = len(data)
         if rows == 0:
@@ -364,8 +376,9 @@ class ClickHouseSink:
             key = (f"{database}.{name}", columns)
             context = self._contexts.get(key)
             if context is None:
-                context = client.create_insert_context(name, list(columns), database=database,
-                                                       settings=INSERT_SETTINGS)
+                context = client.create_insert_context(
+                    name, list(columns), database=database, settings=INSERT_SETTINGS
+                )
                 self._contexts[key] = context
             context.column_oriented = columnar
             context.data = data
@@ -395,8 +408,13 @@ class ClickHouseSink:
                 sink = pyarrow.BufferOutputStream()
                 with pyarrow.ipc.new_stream(sink, data.schema) as writer:
                     writer.write_table(data)
-                client.raw_insert(f"{quote_identifier(database)}.{quote_identifier(name)}", data.column_names,
-                                  memoryview(sink.getvalue()), settings=INSERT_SETTINGS, fmt="ArrowStream")
+                client.raw_insert(
+                    f"{quote_identifier(database)}.{quote_identifier(name)}",
+                    data.column_names,
+                    memoryview(sink.getvalue()),
+                    settings=INSERT_SETTINGS,
+                    fmt="ArrowStream",
+                )
             else:
                 client.insert_arrow(name, data, database=database, settings=INSERT_SETTINGS)
 

@@ -37,10 +37,28 @@ __all__ = [
 TABLE = "otel_traces"
 #: The clickhouseexporter INSERT column list, in its order.
 COLUMNS: tuple[str, ...] = (
-    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName", "SpanKind", "ServiceName",
-    "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode",
-    "StatusMessage", "Events.Timestamp", "Events.Name", "Events.Attributes", "Links.TraceId", "Links.SpanId",
-    "Links.TraceState", "Links.Attributes",
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "TraceState",
+    "SpanName",
+    "SpanKind",
+    "ServiceName",
+    "ResourceAttributes",
+    "ScopeName",
+    "ScopeVersion",
+    "SpanAttributes",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "Events.Timestamp",
+    "Events.Name",
+    "Events.Attributes",
+    "Links.TraceId",
+    "Links.SpanId",
+    "Links.TraceState",
+    "Links.Attributes",
 )
 #: OTLP enum value → column value. The SDK's SpanKind enum is OTLP's minus one.
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -94,7 +112,11 @@ def _encode(value: Any) -> str:
     if isinstance(value, _RawJSON):
         return str.__str__(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_encode(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_encode(v)}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, list):
         return "[" + ",".join(_encode(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
@@ -212,10 +234,21 @@ class SpanColumns:
     def _appenders(self) -> tuple[Callable[[Any], None], ...]:
         """Bound ``append`` of each scalar column and ``extend`` of the attribute keys and values, in the
         order the mappers unpack them."""
-        return (self.timestamps.append, self.trace_ids.append, self.span_ids.append, self.parent_span_ids.append,
-                self.trace_states.append, self.span_names.append, self.kinds.append, self.durations.append,
-                self.status_codes.append, self.status_messages.append, self.attribute_counts.append,
-                self.attribute_keys.extend, self.attribute_values.extend)
+        return (
+            self.timestamps.append,
+            self.trace_ids.append,
+            self.span_ids.append,
+            self.parent_span_ids.append,
+            self.trace_states.append,
+            self.span_names.append,
+            self.kinds.append,
+            self.durations.append,
+            self.status_codes.append,
+            self.status_messages.append,
+            self.attribute_counts.append,
+            self.attribute_keys.extend,
+            self.attribute_values.extend,
+        )
 
     def extend(self, other: SpanColumns) -> None:
         offset = len(self)
@@ -239,8 +272,11 @@ class SpanColumns:
     def _run_rows(self) -> list[tuple[int, _ResourceEntry, _ScopeEntry]]:
         """``(row count, resource, scope)`` per non-empty run."""
         bounds = [run[0] for run in self.runs] + [len(self)]
-        return [(bounds[i + 1] - run[0], run[1], run[2]) for i, run in enumerate(self.runs)
-                if bounds[i + 1] > run[0]]
+        return [
+            (bounds[i + 1] - run[0], run[1], run[2])
+            for i, run in enumerate(self.runs)
+            if bounds[i + 1] > run[0]
+        ]
 
     def to_arrow(self) -> Any:
         """The block as a ``pyarrow.Table`` of ``otel_traces`` columns, in the table's sorting-key order.
@@ -263,30 +299,32 @@ class SpanColumns:
             (res_keys, res_values, service), (scope_name, scope_version) = resources[row]
             row_events = events.get(row, ())
             row_links = links.get(row, ())
-            rows.append({
-                "Timestamp": self.timestamps[row],
-                "TraceId": self.trace_ids[row],
-                "SpanId": self.span_ids[row],
-                "ParentSpanId": self.parent_span_ids[row],
-                "TraceState": self.trace_states[row],
-                "SpanName": self.span_names[row],
-                "SpanKind": SPAN_KINDS[self.kinds[row]],
-                "ServiceName": service,
-                "ResourceAttributes": dict(zip(res_keys, res_values)),
-                "ScopeName": scope_name,
-                "ScopeVersion": scope_version,
-                "SpanAttributes": {next(keys): next(values) for _ in range(self.attribute_counts[row])},
-                "Duration": self.durations[row],
-                "StatusCode": STATUS_CODES[self.status_codes[row]],
-                "StatusMessage": self.status_messages[row],
-                "Events.Timestamp": [e[0] for e in row_events],
-                "Events.Name": [e[1] for e in row_events],
-                "Events.Attributes": [e[2] for e in row_events],
-                "Links.TraceId": [link[0] for link in row_links],
-                "Links.SpanId": [link[1] for link in row_links],
-                "Links.TraceState": [link[2] for link in row_links],
-                "Links.Attributes": [link[3] for link in row_links],
-            })
+            rows.append(
+                {
+                    "Timestamp": self.timestamps[row],
+                    "TraceId": self.trace_ids[row],
+                    "SpanId": self.span_ids[row],
+                    "ParentSpanId": self.parent_span_ids[row],
+                    "TraceState": self.trace_states[row],
+                    "SpanName": self.span_names[row],
+                    "SpanKind": SPAN_KINDS[self.kinds[row]],
+                    "ServiceName": service,
+                    "ResourceAttributes": dict(zip(res_keys, res_values)),
+                    "ScopeName": scope_name,
+                    "ScopeVersion": scope_version,
+                    "SpanAttributes": {next(keys): next(values) for _ in range(self.attribute_counts[row])},
+                    "Duration": self.durations[row],
+                    "StatusCode": STATUS_CODES[self.status_codes[row]],
+                    "StatusMessage": self.status_messages[row],
+                    "Events.Timestamp": [e[0] for e in row_events],
+                    "Events.Name": [e[1] for e in row_events],
+                    "Events.Attributes": [e[2] for e in row_events],
+                    "Links.TraceId": [link[0] for link in row_links],
+                    "Links.SpanId": [link[1] for link in row_links],
+                    "Links.TraceState": [link[2] for link in row_links],
+                    "Links.Attributes": [link[3] for link in row_links],
+                }
+            )
         return rows
 
 
@@ -352,8 +390,21 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
     fast_types = _FAST_TYPES
     block = into if into is not None else SpanColumns()
     # Bound methods once: this loop is the exporter's hot path (a few µs per span).
-    (ts, trace_ids, span_ids, parents, states, names, kinds, durations, codes, messages, counts, keys,
-     values) = block._appenders()
+    (
+        ts,
+        trace_ids,
+        span_ids,
+        parents,
+        states,
+        names,
+        kinds,
+        durations,
+        codes,
+        messages,
+        counts,
+        keys,
+        values,
+    ) = block._appenders()
     add_events, add_links = block.events.append, block.links.append
     attrs_of = _attributes
     kind_values = {kind.value: kind.value + 1 for kind in _sdk_kinds()}  # SDK enum + 1 = OTLP enum
@@ -406,9 +457,20 @@ def from_sdk_spans(spans: Iterable[Any], into: SpanColumns | None = None) -> Spa
         if events:
             add_events((row, [(e.timestamp, e.name, attrs_of(e.attributes)) for e in events]))
         if links:
-            add_links((row, [(f"{link.context.trace_id:032x}", f"{link.context.span_id:016x}",
-                              _trace_state(link.context.trace_state), attrs_of(link.attributes))
-                             for link in links]))
+            add_links(
+                (
+                    row,
+                    [
+                        (
+                            f"{link.context.trace_id:032x}",
+                            f"{link.context.span_id:016x}",
+                            _trace_state(link.context.trace_state),
+                            attrs_of(link.attributes),
+                        )
+                        for link in links
+                    ],
+                )
+            )
         row += 1
     return block
 
@@ -456,8 +518,13 @@ def _hex(raw: bytes) -> str:
 
 
 def _valid_ids(span: Any) -> bool:
-    return len(span.trace_id) == 16 and len(span.span_id) == 8 and any(span.trace_id) and any(span.span_id) \
+    return (
+        len(span.trace_id) == 16
+        and len(span.span_id) == 8
+        and any(span.trace_id)
+        and any(span.span_id)
         and len(span.parent_span_id) in (0, 8)
+    )
 
 
 def is_mcp_or_tool_span(name: str, attributes: Mapping[str, str]) -> bool:
@@ -483,8 +550,21 @@ def from_otlp(
     (called with span name and stringified attributes) declines are neither stored nor rejected.
     """
     block = into if into is not None else SpanColumns()
-    (ts, trace_ids, span_ids, parents, states, names, kinds, durations, codes, messages, counts, keys,
-     values) = block._appenders()
+    (
+        ts,
+        trace_ids,
+        span_ids,
+        parents,
+        states,
+        names,
+        kinds,
+        durations,
+        codes,
+        messages,
+        counts,
+        keys,
+        values,
+    ) = block._appenders()
     accepted = rejected = 0
     attrs_of = _otlp_attributes
     for resource_spans in request.resource_spans:
@@ -519,11 +599,27 @@ def from_otlp(
                 codes(code if 0 <= code < 3 else 0)
                 messages(span.status.message)
                 if span.events:
-                    block.events.append((row, [(e.time_unix_nano, e.name, attrs_of(e.attributes))
-                                               for e in span.events]))
+                    block.events.append(
+                        (row, [(e.time_unix_nano, e.name, attrs_of(e.attributes)) for e in span.events])
+                    )
                 if span.links:
-                    block.links.append((row, [(_hex(link.trace_id), _hex(link.span_id), link.trace_state,
-                                               attrs_of(link.attributes)) for link in span.links]))
-    message = f"{rejected} spans rejected: trace id must be 16 bytes and span id 8 bytes, not all zero" \
-        if rejected else ""
+                    block.links.append(
+                        (
+                            row,
+                            [
+                                (
+                                    _hex(link.trace_id),
+                                    _hex(link.span_id),
+                                    link.trace_state,
+                                    attrs_of(link.attributes),
+                                )
+                                for link in span.links
+                            ],
+                        )
+                    )
+    message = (
+        f"{rejected} spans rejected: trace id must be 16 bytes and span id 8 bytes, not all zero"
+        if rejected
+        else ""
+    )
     return block, accepted, rejected, message

@@ -33,8 +33,16 @@ from smarter_obs.errors import SinkError, SinkUnavailableError
 if TYPE_CHECKING:  # psycopg is imported lazily: `import smarter_obs` must stay cheap
     import psycopg
 
-__all__ = ["connect", "embedded_dsn", "redact_dsn", "resolve_dsn", "sink_errors", "start_embedded", "stop_embedded",
-           "upsert"]
+__all__ = [
+    "connect",
+    "embedded_dsn",
+    "redact_dsn",
+    "resolve_dsn",
+    "sink_errors",
+    "start_embedded",
+    "stop_embedded",
+    "upsert",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +68,10 @@ def redact_dsn(dsn: str) -> str:
 
 
 # The password as written in a DSN that libpq cannot parse (its error messages quote the offending part).
-_RAW_PASSWORDS = (re.compile(r"^\w+://[^/@:]*:([^@]*)@"), re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)"))
+_RAW_PASSWORDS = (
+    re.compile(r"^\w+://[^/@:]*:([^@]*)@"),
+    re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)"),
+)
 
 
 def _scrub(text: str, dsn: str | None) -> str:
@@ -158,7 +169,9 @@ def resolve_dsn(dsn: str | None) -> str:
     return resolved if resolved else embedded_dsn()
 
 
-def connect(dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection:
+def connect(
+    dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10
+) -> psycopg.Connection:
     """A psycopg 3 connection; ``None`` → ``SMARTER_OBS_POSTGRES_DSN`` → embedded server.
 
     Autocommit by default: writers open explicit ``conn.transaction()`` blocks, so reads never leave a
@@ -257,24 +270,34 @@ def upsert(
         set_parts.append(sql.SQL("{} = now()").format(sql.Identifier(touch)))
         insert_cols = sql.SQL("{}, {}").format(cols, sql.Identifier(touch))
         select_cols = sql.SQL("{}, now()").format(cols)
-    conflict = sql.SQL(
-        " ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
-    ).format(
-        key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        sets=sql.SQL(", ").join(set_parts),
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in value_cols),
-        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in value_cols),
-    ) if value_cols else sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
-        key=sql.SQL(", ").join(map(sql.Identifier, key)))
+    conflict = (
+        sql.SQL(" ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})").format(
+            key=sql.SQL(", ").join(map(sql.Identifier, key)),
+            sets=sql.SQL(", ").join(set_parts),
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in value_cols),
+            new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in value_cols),
+        )
+        if value_cols
+        else sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
+            key=sql.SQL(", ").join(map(sql.Identifier, key))
+        )
+    )
     # own transaction (a savepoint inside the caller's): the ON COMMIT DROP stage must live until the INSERT
     with sink_errors(f"upsert into {table}", table=table), conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {target} WITH NO DATA")
-                    .format(stage=stage, cols=cols, target=target))
+        cur.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {target} WITH NO DATA"
+            ).format(stage=stage, cols=cols, target=target)
+        )
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
             for row in unique.values():
                 copy.write_row(row)
-        cur.execute(sql.SQL("INSERT INTO {target} AS t ({icols}) SELECT {scols} FROM {stage}").format(
-            target=target, icols=insert_cols, scols=select_cols, stage=stage) + conflict)
+        cur.execute(
+            sql.SQL("INSERT INTO {target} AS t ({icols}) SELECT {scols} FROM {stage}").format(
+                target=target, icols=insert_cols, scols=select_cols, stage=stage
+            )
+            + conflict
+        )
         changed = cur.rowcount
         cur.execute(sql.SQL("DROP TABLE {}").format(stage))
     return max(changed, 0)

@@ -244,7 +244,7 @@ class Telemetry:
     def _flush_at_exit(self) -> None:
         try:
             self.shutdown()
-        except Exception:  # nothing may escape an exit hook  # noqa: BLE001, S110
+        except Exception:  # nothing may escape an exit hook  # noqa: BLE001
             pass
 
     def _after_fork_in_child(self) -> None:

@@ -77,7 +77,7 @@ def install_quiet_filter() -> None:
 class _Quiet:
     """Context manager: SDK export-path logs on this thread are captured instead of emitted."""
 
-    def __enter__(self) -> _Quiet:  # noqa: PYI034
+    def __enter__(self) -> _Quiet:
         self._previous = getattr(_quiet, "active", False), getattr(_quiet, "messages", None)
         _quiet.active = True
         _quiet.messages = self.messages = []

@@ -154,12 +154,12 @@ def _mcp_context_ids(values: Mapping[str, Any]) -> tuple[str | None, str | None]
         session_id = request_id = None
         try:
             request_id = value.request_id
-        except Exception:  # noqa: BLE001, S110
+        except Exception:  # noqa: BLE001
             pass
         try:
             headers = value.headers or {}
             session_id = headers.get("mcp-session-id") or headers.get("Mcp-Session-Id")
-        except Exception:  # noqa: BLE001, S110
+        except Exception:  # noqa: BLE001
             pass
         return session_id, None if request_id is None else str(request_id)
     return None, None

@@ -31,11 +31,15 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_python_m_entry_point_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "smarter_obs", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "smarter_obs", "--help"], capture_output=True, text=True, check=True
+    )
     assert "Usage:" in out.stdout
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15s", 15.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0), ("7", 7.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("15s", 15.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0), ("7", 7.0)]
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 

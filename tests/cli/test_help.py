@@ -25,6 +25,8 @@ def test_every_command_and_option_has_help() -> None:
         assert (command.help or "").strip(), f"`smarter-obs {' '.join(path)}` has no help text"
         for param in command.params:
             if isinstance(param, click.Option) and param.name not in ("help", "version"):
-                assert (param.help or "").strip(), f"`smarter-obs {' '.join(path)}` option {param.opts} has no help"
+                assert (param.help or "").strip(), (
+                    f"`smarter-obs {' '.join(path)}` option {param.opts} has no help"
+                )
         seen.append(" ".join(path))
     assert {"db migrate", "collect spans", "collect redpanda", "collect n8n", "demo"} <= set(seen)

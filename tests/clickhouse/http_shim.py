@@ -20,12 +20,29 @@ from urllib.parse import parse_qsl, urlsplit
 
 # URL parameters that are HTTP-interface controls, not query settings.
 _TRANSPORT = {
-    "query", "database", "default_format", "session_id", "session_timeout", "session_check", "query_id",
-    "quota_key", "compress", "decompress", "wait_end_of_query", "client_protocol_version", "role",
-    "send_progress_in_http_headers", "http_headers_progress_interval_ms", "enable_http_compression",
-    "buffer_size", "user", "password",
+    "query",
+    "database",
+    "default_format",
+    "session_id",
+    "session_timeout",
+    "session_check",
+    "query_id",
+    "quota_key",
+    "compress",
+    "decompress",
+    "wait_end_of_query",
+    "client_protocol_version",
+    "role",
+    "send_progress_in_http_headers",
+    "http_headers_progress_interval_ms",
+    "enable_http_compression",
+    "buffer_size",
+    "user",
+    "password",
 }
-_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(?P<target>.+?)\s+FORMAT\s+(?P<format>\w+)\s*$", re.IGNORECASE | re.DOTALL)
+_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+(?P<target>.+?)\s+FORMAT\s+(?P<format>\w+)\s*$", re.IGNORECASE | re.DOTALL
+)
 _TRAILING_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -95,17 +112,21 @@ class ClickHouseHttpShim:
                     data.write(body)
                 try:
                     clause = "".join(f", {k} = '{v}'" for k, v in settings.items()).lstrip(", ")
-                    self._engine.command(f"INSERT INTO {insert['target']} FROM INFILE '{data.name}'"
-                                         f"{' SETTINGS ' + clause if clause else ''} FORMAT {insert['format']}")
+                    self._engine.command(
+                        f"INSERT INTO {insert['target']} FROM INFILE '{data.name}'"
+                        f"{' SETTINGS ' + clause if clause else ''} FORMAT {insert['format']}"
+                    )
                 finally:
                     os.unlink(data.name)
                 return b"", ""
             fmt = params.get("default_format") or "TabSeparated"
             trailing = _TRAILING_FORMAT.search(query)
             if trailing:
-                fmt, query = trailing.group(1), query[:trailing.start()]
+                fmt, query = trailing.group(1), query[: trailing.start()]
             binds = {k.removeprefix("param_"): v for k, v in params.items() if k.startswith("param_")}
-            return self._engine.raw_query(query, parameters=binds or None, settings=settings or None, fmt=fmt), fmt
+            return self._engine.raw_query(
+                query, parameters=binds or None, settings=settings or None, fmt=fmt
+            ), fmt
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         shim = self
@@ -131,8 +152,11 @@ class ClickHouseHttpShim:
                     out, fmt = shim._execute(params, body)
                 except Exception as exc:  # noqa: BLE001 - the engine's error becomes the HTTP error, as a server's
                     code = re.search(r"Code: (\d+)", str(exc))
-                    return self._send(500, str(exc).encode(),
-                                      {"X-ClickHouse-Exception-Code": code.group(1) if code else "1000"})
+                    return self._send(
+                        500,
+                        str(exc).encode(),
+                        {"X-ClickHouse-Exception-Code": code.group(1) if code else "1000"},
+                    )
                 headers = {"X-ClickHouse-Summary": json.dumps({"written_rows": "0"})}
                 if fmt:
                     headers["X-ClickHouse-Format"] = fmt
@@ -150,8 +174,12 @@ class ClickHouseHttpShim:
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
-                for key, value in {"X-ClickHouse-Timezone": "UTC", "X-ClickHouse-Query-Id": "shim",
-                                   "Content-Length": str(len(body)), **headers}.items():
+                for key, value in {
+                    "X-ClickHouse-Timezone": "UTC",
+                    "X-ClickHouse-Query-Id": "shim",
+                    "Content-Length": str(len(body)),
+                    **headers,
+                }.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(body)

@@ -31,12 +31,20 @@ class SeededIds(IdGenerator):
         return self._random.getrandbits(128) or 1
 
 
-def provider(seed: int, service: str = "mcp-tools", *exporters: SpanExporter,
-             resource: dict | None = None) -> TracerProvider:
+def provider(
+    seed: int, service: str = "mcp-tools", *exporters: SpanExporter, resource: dict | None = None
+) -> TracerProvider:
     """A provider with seeded ids; ``resource`` adds attributes to its resource."""
     tp = TracerProvider(
-        resource=Resource({"service.name": service, "deployment.environment.name": "test", "host.cpus": 2,
-                           "service.weight": 0.5, **(resource or {})}),
+        resource=Resource(
+            {
+                "service.name": service,
+                "deployment.environment.name": "test",
+                "host.cpus": 2,
+                "service.weight": 0.5,
+                **(resource or {}),
+            }
+        ),
         id_generator=SeededIds(seed),
     )
     for exporter in exporters:
@@ -55,31 +63,68 @@ def emit(tp: TracerProvider, seed: int, count: int, *, minutes: int = 3) -> None
         roll = rng.random()
         if roll < 0.7:
             tool = rng.choice(TOOLS)
-            attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": tool,
-                          "gen_ai.operation.name": "execute_tool", "jsonrpc.request.id": str(i),
-                          "mcp.protocol.version": "2025-06-18"}
-            span = tracer.start_span(f"tools/call {tool}", kind=rng.choice((SpanKind.SERVER, SpanKind.CLIENT)),
-                                     attributes=attributes, start_time=start)
+            attributes = {
+                "mcp.method.name": "tools/call",
+                "gen_ai.tool.name": tool,
+                "gen_ai.operation.name": "execute_tool",
+                "jsonrpc.request.id": str(i),
+                "mcp.protocol.version": "2025-06-18",
+            }
+            span = tracer.start_span(
+                f"tools/call {tool}",
+                kind=rng.choice((SpanKind.SERVER, SpanKind.CLIENT)),
+                attributes=attributes,
+                start_time=start,
+            )
         elif roll < 0.8:
-            span = tracer.start_span("tools/list", kind=SpanKind.SERVER, start_time=start,
-                                     attributes={"mcp.method.name": "tools/list"})
+            span = tracer.start_span(
+                "tools/list",
+                kind=SpanKind.SERVER,
+                start_time=start,
+                attributes={"mcp.method.name": "tools/list"},
+            )
         else:
-            parent = SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1, is_remote=True,
-                                 trace_flags=TraceFlags(1), trace_state=TraceState([("vendor", f"v{i}")]))
+            parent = SpanContext(
+                rng.getrandbits(128) or 1,
+                rng.getrandbits(64) or 1,
+                is_remote=True,
+                trace_flags=TraceFlags(1),
+                trace_state=TraceState([("vendor", f"v{i}")]),
+            )
             from opentelemetry import trace
 
-            links = [Link(SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1, is_remote=True,
-                                      trace_state=TraceState([("k", "v")])), {"link.n": i, "ok": True})]
+            links = [
+                Link(
+                    SpanContext(
+                        rng.getrandbits(128) or 1,
+                        rng.getrandbits(64) or 1,
+                        is_remote=True,
+                        trace_state=TraceState([("k", "v")]),
+                    ),
+                    {"link.n": i, "ok": True},
+                )
+            ]
             span = other.start_span(
-                "checkout", kind=rng.choice(KINDS), start_time=start, links=links,
+                "checkout",
+                kind=rng.choice(KINDS),
+                start_time=start,
+                links=links,
                 context=trace.set_span_in_context(trace.NonRecordingSpan(parent)),
-                attributes={"int": rng.randrange(-10**12, 10**12), "float": rng.choice((2.0, 0.1, 1e21, -3.25)),
-                            "bool": rng.random() < 0.5, "strs": ("a", "b\"c"), "ints": (1, 2, 3),
-                            "floats": (1.5, 2.0), "bools": (True, False), "unicode": "ñandú ✓"},
+                attributes={
+                    "int": rng.randrange(-(10**12), 10**12),
+                    "float": rng.choice((2.0, 0.1, 1e21, -3.25)),
+                    "bool": rng.random() < 0.5,
+                    "strs": ("a", 'b"c'),
+                    "ints": (1, 2, 3),
+                    "floats": (1.5, 2.0),
+                    "bools": (True, False),
+                    "unicode": "ñandú ✓",
+                },
             )
         if rng.random() < 0.3:
-            span.add_event("retry", {"attempt": rng.randrange(5), "reason": "timeout"},
-                           timestamp=start + duration // 2)
+            span.add_event(
+                "retry", {"attempt": rng.randrange(5), "reason": "timeout"}, timestamp=start + duration // 2
+            )
             span.add_event("done", timestamp=start + duration - 1)
         status_roll = rng.random()
         if status_roll < 0.2:
@@ -90,8 +135,9 @@ def emit(tp: TracerProvider, seed: int, count: int, *, minutes: int = 3) -> None
         span.end(end_time=start + duration)
 
 
-def make_spans(seed: int, count: int, service: str = "mcp-tools", *,
-               resource: dict | None = None) -> Sequence[ReadableSpan]:
+def make_spans(
+    seed: int, count: int, service: str = "mcp-tools", *, resource: dict | None = None
+) -> Sequence[ReadableSpan]:
     memory = InMemorySpanExporter()
     tp = provider(seed, service, memory, resource=resource)
     emit(tp, seed, count)

@@ -17,8 +17,10 @@ DEFAULTS = {"ParentSpanId": "", "TraceState": "", "StatusMessage": "", **{c: [] 
 
 def mixed_spans() -> list:
     """Spans of three providers, interleaved: two share a service name, all have their own resource."""
-    sources = [make_spans(seed, 150, service, resource={"service.instance.id": instance})
-               for seed, service, instance in ((31, "mcp-tools", "a"), (32, "mcp-tools", "b"), (33, "shop-api", "a"))]
+    sources = [
+        make_spans(seed, 150, service, resource={"service.instance.id": instance})
+        for seed, service, instance in ((31, "mcp-tools", "a"), (32, "mcp-tools", "b"), (33, "shop-api", "a"))
+    ]
     return [span for group in itertools.zip_longest(*sources) for span in group if span is not None]
 
 
@@ -54,8 +56,13 @@ def test_arrow_table_holds_exactly_the_mapped_rows() -> None:
 
 def test_rows_are_in_the_tables_sorting_key_order() -> None:
     table = from_sdk_spans(mixed_spans()).to_arrow()
-    keys = list(zip(table["ServiceName"].to_pylist(), table["SpanName"].to_pylist(),
-                    table["Timestamp"].cast(pa.int64()).to_pylist()))
+    keys = list(
+        zip(
+            table["ServiceName"].to_pylist(),
+            table["SpanName"].to_pylist(),
+            table["Timestamp"].cast(pa.int64()).to_pylist(),
+        )
+    )
     assert keys == sorted(keys) and len(set(keys)) > 100
 
 
@@ -63,8 +70,15 @@ def test_columns_holding_only_defaults_are_left_out() -> None:
     spans = make_spans(seed=34, count=300)
     full = from_sdk_spans(spans).to_arrow()
     assert full.column_names == list(COLUMNS)
-    plain = [s for s in spans if not s.parent and not s.events and not s.links and not s.status.description
-             and not len(s.context.trace_state)]
+    plain = [
+        s
+        for s in spans
+        if not s.parent
+        and not s.events
+        and not s.links
+        and not s.status.description
+        and not len(s.context.trace_state)
+    ]
     bare = from_sdk_spans(plain).to_arrow()
     assert set(COLUMNS) - set(bare.column_names) == set(DEFAULTS)
     assert by_span_id(table_rows(bare)) == by_span_id([expected_row(s) for s in plain])
@@ -74,7 +88,7 @@ def test_joined_batches_of_several_providers_arrive(clickhouse, chdb_url, clickh
     spans = mixed_spans()
     exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database, max_batch=256)
     for i in range(0, len(spans), 64):  # equal full batches: joined into inserts of 256 spans
-        exporter.export(spans[i:i + 64])
+        exporter.export(spans[i : i + 64])
     assert exporter.force_flush(10_000)
     exporter.shutdown()
     assert (exporter.exported, exporter.dropped) == (len(spans), 0)

@@ -38,7 +38,9 @@ def stored_rows(client) -> list[dict]:
     return by_span_id([dict(zip(result.column_names, row)) for row in result.result_rows])
 
 
-def test_spans_from_a_batch_processor_arrive_with_every_column(clickhouse, chdb_url, clickhouse_database) -> None:
+def test_spans_from_a_batch_processor_arrive_with_every_column(
+    clickhouse, chdb_url, clickhouse_database
+) -> None:
     memory = InMemorySpanExporter()
     exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database)
     tp = provider(21, "mcp-tools", memory)
@@ -55,7 +57,7 @@ def test_aggregate_table_agrees_with_raw_table(clickhouse, chdb_url, clickhouse_
     exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database)
     spans = make_spans(seed=22, count=3000)
     for start in range(0, len(spans), 700):  # several inserts → several partial aggregates per minute
-        assert exporter.export(spans[start:start + 700]) is SpanExportResult.SUCCESS
+        assert exporter.export(spans[start : start + 700]) is SpanExportResult.SUCCESS
     raw = clickhouse.query("""
         SELECT toStartOfMinute(Timestamp) AS m, ServiceName, SpanAttributes['gen_ai.tool.name'] AS tool, SpanKind,
                count(), countIf(StatusCode = 'Error'), sum(Duration), max(Duration), quantileExact(0.5)(Duration)
@@ -79,8 +81,11 @@ def test_trace_id_lookup_table_is_filled(clickhouse, chdb_url, clickhouse_databa
     exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database)
     spans = make_spans(seed=23, count=200)
     assert exporter.export(spans) is SpanExportResult.SUCCESS
-    lookup = dict(clickhouse.query("SELECT TraceId, toUnixTimestamp(min(Start)) FROM otel_traces_trace_id_ts "
-                                   "GROUP BY TraceId").result_rows)
+    lookup = dict(
+        clickhouse.query(
+            "SELECT TraceId, toUnixTimestamp(min(Start)) FROM otel_traces_trace_id_ts GROUP BY TraceId"
+        ).result_rows
+    )
     assert len(lookup) == len({s.context.trace_id for s in spans})
     first = min(spans, key=lambda s: s.start_time)
     assert lookup[f"{first.context.trace_id:032x}"] == first.start_time // 1_000_000_000
@@ -88,8 +93,13 @@ def test_trace_id_lookup_table_is_filled(clickhouse, chdb_url, clickhouse_databa
 
 def test_unreachable_clickhouse_never_raises_and_stays_bounded() -> None:
     exporter = ClickHouseSpanExporter(f"http://user:secret@127.0.0.1:{closed_port()}/otel", timeout=0.5)
-    processor = BatchSpanProcessor(exporter, max_queue_size=256, max_export_batch_size=64,
-                                   schedule_delay_millis=20, export_timeout_millis=1000)
+    processor = BatchSpanProcessor(
+        exporter,
+        max_queue_size=256,
+        max_export_batch_size=64,
+        schedule_delay_millis=20,
+        export_timeout_millis=1000,
+    )
     tp = provider(24)
     tp.add_span_processor(processor)
     started = time.monotonic()
@@ -112,11 +122,12 @@ def test_a_single_export_gives_up_within_its_timeout() -> None:
     assert exporter.dropped == 5
 
 
-def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(clickhouse, chdb_url,
-                                                                           clickhouse_database) -> None:
+def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(
+    clickhouse, chdb_url, clickhouse_database
+) -> None:
     exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database, max_batch=2000, max_delay=0.3)
     spans = make_spans(seed=27, count=2600)
-    batches = [spans[i:i + 256] for i in range(0, 2560, 256)]
+    batches = [spans[i : i + 256] for i in range(0, 2560, 256)]
 
     def stored() -> int:
         return clickhouse.command("SELECT count() FROM otel_traces")
@@ -141,12 +152,14 @@ def test_back_to_back_full_batches_are_joined_and_written_within_max_delay(click
     assert stored() == 10 * 256 + 100 + 512 and exporter.dropped == 0
 
 
-def test_a_burst_is_inserted_once_min_batch_spans_wait_and_no_insert_runs(clickhouse, chdb_url,
-                                                                         clickhouse_database) -> None:
-    exporter = ClickHouseSpanExporter(chdb_url, database=clickhouse_database, max_batch=10_000, max_delay=30,
-                                      min_batch=600)
+def test_a_burst_is_inserted_once_min_batch_spans_wait_and_no_insert_runs(
+    clickhouse, chdb_url, clickhouse_database
+) -> None:
+    exporter = ClickHouseSpanExporter(
+        chdb_url, database=clickhouse_database, max_batch=10_000, max_delay=30, min_batch=600
+    )
     spans = make_spans(seed=28, count=1280)
-    batches = [spans[i:i + 256] for i in range(0, 1280, 256)]
+    batches = [spans[i : i + 256] for i in range(0, 1280, 256)]
 
     def stored() -> int:
         return clickhouse.command("SELECT count() FROM otel_traces")
@@ -164,8 +177,9 @@ def test_a_burst_is_inserted_once_min_batch_spans_wait_and_no_insert_runs(clickh
 
 
 def test_outage_while_joining_batches_stays_bounded_and_shuts_down() -> None:
-    exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{closed_port()}", timeout=0.3, max_batch=1024,
-                                      max_delay=0.1)
+    exporter = ClickHouseSpanExporter(
+        f"http://127.0.0.1:{closed_port()}", timeout=0.3, max_batch=1024, max_delay=0.1
+    )
     spans = make_spans(seed=28, count=256)
     started = time.monotonic()
     peak = 0

@@ -19,6 +19,7 @@ def by_span_id(rows: list[dict]) -> list[dict]:
 
 def expected_row(span) -> dict:
     """The row the Collector would write, derived from the span's public API."""
+
     def strings(attributes) -> dict:
         out = {}
         for key, value in (attributes or {}).items():
@@ -27,14 +28,22 @@ def expected_row(span) -> dict:
             elif isinstance(value, float):
                 out[key] = f"{value:f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
             elif isinstance(value, tuple):
-                out[key] = json.dumps([v if not isinstance(v, float) or v != int(v) else int(v) for v in value],
-                                      separators=(",", ":"), ensure_ascii=False)
+                out[key] = json.dumps(
+                    [v if not isinstance(v, float) or v != int(v) else int(v) for v in value],
+                    separators=(",", ":"),
+                    ensure_ascii=False,
+                )
             else:
                 out[key] = str(value)
         return out
 
-    kind_names = {SpanKind.INTERNAL: "Internal", SpanKind.SERVER: "Server", SpanKind.CLIENT: "Client",
-                  SpanKind.PRODUCER: "Producer", SpanKind.CONSUMER: "Consumer"}
+    kind_names = {
+        SpanKind.INTERNAL: "Internal",
+        SpanKind.SERVER: "Server",
+        SpanKind.CLIENT: "Client",
+        SpanKind.PRODUCER: "Producer",
+        SpanKind.CONSUMER: "Consumer",
+    }
     status_names = {StatusCode.UNSET: "Unset", StatusCode.OK: "Ok", StatusCode.ERROR: "Error"}
     return {
         "Timestamp": span.start_time,
@@ -92,8 +101,14 @@ def test_otlp_link_trace_state_bytes_and_maps_are_kept() -> None:
 
     request = ExportTraceServiceRequest()
     scope_spans = request.resource_spans.add().scope_spans.add()
-    span = scope_spans.spans.add(trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)), name="x",
-                                 kind=Span.SPAN_KIND_SERVER, start_time_unix_nano=5, end_time_unix_nano=3)
+    span = scope_spans.spans.add(
+        trace_id=bytes(range(1, 17)),
+        span_id=bytes(range(1, 9)),
+        name="x",
+        kind=Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=5,
+        end_time_unix_nano=3,
+    )
     span.links.add(trace_id=bytes(16), span_id=bytes(range(8)), trace_state="a=b")
     span.attributes.add(key="raw").value.bytes_value = b"\x00\xff"
     kv = span.attributes.add(key="map").value.kvlist_value.values.add(key="n")
@@ -115,10 +130,25 @@ def test_invalid_ids_are_rejected_and_counted() -> None:
     assert "2 spans rejected" in message
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (True, "true"), (0, "0"), (-7, "-7"), (2.0, "2"), (0.1, "0.1"), (1e21, "1000000000000000000000"),
-    (1.5e-7, "0.00000015"), (float("nan"), "NaN"), ("x", "x"), (("a", "b"), '["a","b"]'), ((1, 2), "[1,2]"),
-    ((True,), "[true]"), ((1.0, 2.5), "[1,2.5]"), ({"k": [1, "x"]}, '{"k":[1,"x"]}'), (b"\x01", "AQ=="),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (True, "true"),
+        (0, "0"),
+        (-7, "-7"),
+        (2.0, "2"),
+        (0.1, "0.1"),
+        (1e21, "1000000000000000000000"),
+        (1.5e-7, "0.00000015"),
+        (float("nan"), "NaN"),
+        ("x", "x"),
+        (("a", "b"), '["a","b"]'),
+        ((1, 2), "[1,2]"),
+        ((True,), "[true]"),
+        ((1.0, 2.5), "[1,2.5]"),
+        ({"k": [1, "x"]}, '{"k":[1,"x"]}'),
+        (b"\x01", "AQ=="),
+    ],
+)
 def test_attribute_values_are_stringified_like_pdata(value: object, text: str) -> None:
     assert attribute_string(value) == text

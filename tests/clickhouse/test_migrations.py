@@ -38,12 +38,18 @@ def test_otel_traces_matches_the_collector_contract(clickhouse) -> None:
     described = {row[0]: row[1] for row in clickhouse.query("DESCRIBE TABLE otel_traces").result_rows}
     assert described == COLLECTOR_COLUMNS
     ddl = clickhouse.command("SHOW CREATE TABLE otel_traces")
-    for clause in ("PARTITION BY toDate(Timestamp)", "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))",
-                   "TTL toDateTime(Timestamp) + toIntervalDay(30)", "ttl_only_drop_parts = 1",
-                   "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
-                   "INDEX idx_duration Duration TYPE minmax GRANULARITY 1"):
+    for clause in (
+        "PARTITION BY toDate(Timestamp)",
+        "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))",
+        "TTL toDateTime(Timestamp) + toIntervalDay(30)",
+        "ttl_only_drop_parts = 1",
+        "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+        "INDEX idx_duration Duration TYPE minmax GRANULARITY 1",
+    ):
         assert clause in ddl
-    lookup = {row[0]: row[1] for row in clickhouse.query("DESCRIBE TABLE otel_traces_trace_id_ts").result_rows}
+    lookup = {
+        row[0]: row[1] for row in clickhouse.query("DESCRIBE TABLE otel_traces_trace_id_ts").result_rows
+    }
     assert lookup == {"TraceId": "String", "Start": "DateTime", "End": "DateTime"}
 
 
@@ -58,27 +64,39 @@ def test_migrate_is_idempotent_and_recorded(chdb_url: str, clickhouse_database: 
     from smarter_obs.sinks.clickhouse import ClickHouseSink
 
     with ClickHouseSink(chdb_url, database=clickhouse_database) as sink:
-        recorded = sink.query_rows(f"SELECT version, name, checksum FROM {clickhouse_database}.schema_migrations "
-                                   "FINAL ORDER BY version")
+        recorded = sink.query_rows(
+            f"SELECT version, name, checksum FROM {clickhouse_database}.schema_migrations "
+            "FINAL ORDER BY version"
+        )
         assert recorded == [(m.version, m.name, m.checksum) for m in first.applied]
         tables = {row[0] for row in sink.query_rows(f"SHOW TABLES FROM {clickhouse_database}")}
-    assert {"otel_traces", "otel_traces_trace_id_ts", "otel_traces_trace_id_ts_mv",
-            "mcp_tool_calls_1m", "mcp_tool_calls_1m_mv", "schema_migrations"} <= tables
+    assert {
+        "otel_traces",
+        "otel_traces_trace_id_ts",
+        "otel_traces_trace_id_ts_mv",
+        "mcp_tool_calls_1m",
+        "mcp_tool_calls_1m_mv",
+        "schema_migrations",
+    } <= tables
 
 
-def test_failed_migration_names_file_and_server_message(chdb_url: str, clickhouse_database: str,
-                                                        tmp_path) -> None:
+def test_failed_migration_names_file_and_server_message(
+    chdb_url: str, clickhouse_database: str, tmp_path
+) -> None:
     (tmp_path / "0001_ok.sql").write_text(
-        "CREATE TABLE IF NOT EXISTS {{ database }}.ok (x UInt8) ENGINE = {{ engine('MergeTree') }} ORDER BY x;\n")
-    (tmp_path / "0002_broken.sql").write_text("CREATE TABLE {{ database }}.broken (x NoSuchType) "
-                                              "ENGINE = MergeTree ORDER BY x;\n")
+        "CREATE TABLE IF NOT EXISTS {{ database }}.ok (x UInt8) ENGINE = {{ engine('MergeTree') }} ORDER BY x;\n"
+    )
+    (tmp_path / "0002_broken.sql").write_text(
+        "CREATE TABLE {{ database }}.broken (x NoSuchType) ENGINE = MergeTree ORDER BY x;\n"
+    )
     with pytest.raises(MigrationError) as info:
         migrate(chdb_url, database=clickhouse_database, directory=tmp_path)
     assert "0002_broken.sql" in str(info.value) and "NoSuchType" in str(info.value)
     assert info.value.version == 2
     # the good file was recorded; fixing the broken one and re-running applies only it
     (tmp_path / "0002_broken.sql").write_text(
-        "CREATE TABLE IF NOT EXISTS {{ database }}.broken (x UInt8) ENGINE = MergeTree ORDER BY x;\n")
+        "CREATE TABLE IF NOT EXISTS {{ database }}.broken (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+    )
     report = migrate(chdb_url, database=clickhouse_database, directory=tmp_path)
     assert [m.version for m in report.applied] == [2]
 
@@ -101,8 +119,9 @@ def test_cluster_mode_renders_on_cluster_and_replicated_engines() -> None:
     assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in single[0].sql
 
 
-@pytest.mark.parametrize("kwargs", [{"database": "otel; DROP"}, {"database": "1abc"}, {"cluster": "a`b"},
-                                    {"ttl_days": -1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"database": "otel; DROP"}, {"database": "1abc"}, {"cluster": "a`b"}, {"ttl_days": -1}]
+)
 def test_invalid_settings_are_config_errors(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         render(**kwargs)
@@ -119,10 +138,13 @@ def test_templates_follow_the_convention() -> None:
 
 def test_cluster_ddl_parses_in_clickhouse(clickhouse) -> None:
     """ClickHouse's own parser accepts every statement rendered for a cluster (no cluster needed)."""
-    statements = [s for m in render(database="otel", cluster="analytics", ttl_days=14) for s in m.statements()]
+    statements = [
+        s for m in render(database="otel", cluster="analytics", ttl_days=14) for s in m.statements()
+    ]
     assert statements
     for statement in statements:
-        formatted = clickhouse.query("SELECT formatQuerySingleLine({q:String})",
-                                     parameters={"q": statement}).result_rows[0][0]
+        formatted = clickhouse.query(
+            "SELECT formatQuerySingleLine({q:String})", parameters={"q": statement}
+        ).result_rows[0][0]
         if formatted.startswith("CREATE"):
             assert " ON CLUSTER analytics " in formatted, formatted

@@ -21,7 +21,7 @@ def test_exporter_over_http_writes_every_column(shim, clickhouse, clickhouse_dat
     spans = make_spans(seed=41, count=600)
     exporter = ClickHouseSpanExporter(f"{shim.url}/{clickhouse_database}", max_batch=256, min_batch=256)
     for i in range(0, 512, 128):  # joined full batches, then a partial one
-        assert exporter.export(spans[i:i + 128]) is SpanExportResult.SUCCESS
+        assert exporter.export(spans[i : i + 128]) is SpanExportResult.SUCCESS
     assert exporter.export(spans[512:]) is SpanExportResult.SUCCESS
     exporter.shutdown()
     assert (exporter.exported, exporter.dropped) == (600, 0)
@@ -32,7 +32,9 @@ def test_exporter_over_http_writes_every_column(shim, clickhouse, clickhouse_dat
     assert not any("shim-password" in str(r.params) for r in shim.requests)  # credentials travel as headers
 
 
-def test_rejected_insert_over_http_is_a_sink_error_naming_the_table(shim, clickhouse, clickhouse_database) -> None:
+def test_rejected_insert_over_http_is_a_sink_error_naming_the_table(
+    shim, clickhouse, clickhouse_database
+) -> None:
     import pyarrow as pa
 
     with ClickHouseSink(f"{shim.url}/{clickhouse_database}") as sink, pytest.raises(SinkError) as info:

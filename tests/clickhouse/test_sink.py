@@ -45,7 +45,12 @@ def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None
     monkeypatch.setenv("SMARTER_OBS_CLICKHOUSE_URL", "https://alice:s3cr3t@ch.example.com/otel")
     parsed = parse_url(None)
     assert (parsed.host, parsed.port, parsed.username, parsed.password, parsed.database) == (
-        "ch.example.com", 8443, "alice", "s3cr3t", "otel")
+        "ch.example.com",
+        8443,
+        "alice",
+        "s3cr3t",
+        "otel",
+    )
     assert "s3cr3t" not in repr(parsed) and "s3cr3t" not in str(parsed)
     assert parse_url("chdb:///srv/ch").path == "/srv/ch"  # the argument wins over the environment
 
@@ -59,10 +64,13 @@ def store_url(request: pytest.FixtureRequest, chdb_url: str) -> str:
 def test_write_columns_and_rows_then_read_back(store_url: str, clickhouse_database: str) -> None:
     with ClickHouseSink(store_url, database=clickhouse_database) as sink:
         sink.command(f"CREATE DATABASE {clickhouse_database}")
-        sink.command(f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, m Map(String, String), "
-                     "`N.x` Array(String)) ENGINE = MergeTree ORDER BY k")
-        written = sink.write("kv", ["k", "v", "m", "N.x"],
-                             [["a", "b"], [1, 2], [{"p": "q"}, {}], [["x1", "x2"], []]])
+        sink.command(
+            f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, m Map(String, String), "
+            "`N.x` Array(String)) ENGINE = MergeTree ORDER BY k"
+        )
+        written = sink.write(
+            "kv", ["k", "v", "m", "N.x"], [["a", "b"], [1, 2], [{"p": "q"}, {}], [["x1", "x2"], []]]
+        )
         written += sink.write(f"{clickhouse_database}.kv", ["k", "v"], [["c", 3], ["d", 4]], columnar=False)
         assert written == 4
         rows = sink.query_rows(f"SELECT k, v, m, `N.x` FROM {clickhouse_database}.kv ORDER BY k")
@@ -71,16 +79,25 @@ def test_write_columns_and_rows_then_read_back(store_url: str, clickhouse_databa
         sink.write("kv", ["k"], [["z"]])
 
 
-def test_write_arrow_then_read_back_and_errors_name_the_table(store_url: str, clickhouse_database: str) -> None:
+def test_write_arrow_then_read_back_and_errors_name_the_table(
+    store_url: str, clickhouse_database: str
+) -> None:
     import pyarrow as pa
 
     with ClickHouseSink(store_url, database=clickhouse_database) as sink:
         sink.command(f"CREATE DATABASE {clickhouse_database}")
-        sink.command(f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, "
-                     "m Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY k")
+        sink.command(
+            f"CREATE TABLE {clickhouse_database}.kv (k String, v UInt64, "
+            "m Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY k"
+        )
         keys = pa.array(["p", "p", "r"]).dictionary_encode()
-        table = pa.table({"k": ["a", "b"], "v": pa.array([1, 2], pa.uint64()),
-                          "m": pa.MapArray.from_arrays([0, 1, 3], keys, pa.array(["q", "s", "t"]))})
+        table = pa.table(
+            {
+                "k": ["a", "b"],
+                "v": pa.array([1, 2], pa.uint64()),
+                "m": pa.MapArray.from_arrays([0, 1, 3], keys, pa.array(["q", "s", "t"])),
+            }
+        )
         assert sink.write_arrow("kv", table) == 2
         assert sink.write_arrow("kv", table.slice(0, 0)) == 0
         with pytest.raises(SinkError) as info:
@@ -118,9 +135,14 @@ def test_every_driver_exception_is_mapped() -> None:
     """Each clickhouse-connect exception class becomes a SinkError (never escapes unmapped)."""
     from clickhouse_connect.driver import exceptions as ch
 
-    classes = [obj for obj in vars(ch).values()
-               if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == ch.__name__
-               and obj not in (ch.StreamCompleteException, ch.StreamClosedError)]
+    classes = [
+        obj
+        for obj in vars(ch).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == ch.__name__
+        and obj not in (ch.StreamCompleteException, ch.StreamClosedError)
+    ]
     assert len(classes) >= 8
     for cls in classes:
         with pytest.raises(SinkError), map_errors("insert into", table="t"):

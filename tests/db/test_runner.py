@@ -61,7 +61,11 @@ def test_discover_rejects_duplicate_versions(tmp_path: Path) -> None:
 def test_statements_split_on_line_end_semicolons_and_drop_comment_only_chunks() -> None:
     sql = "-- header\nCREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory;\n\n-- only a comment;\nSELECT 1;\nSELECT 2"
     m = Migration(1, "x", Path("0001_x.sql"), sql)
-    assert m.statements() == ["CREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory", "SELECT 1", "SELECT 2"]
+    assert m.statements() == [
+        "CREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory",
+        "SELECT 1",
+        "SELECT 2",
+    ]
 
 
 def test_run_applies_pending_once_and_reruns_are_noops(tmp_path: Path) -> None:
@@ -97,7 +101,8 @@ def test_failed_migration_names_the_file_and_keeps_the_server_message(tmp_path: 
 
 
 def test_provisioning_dir_prefers_the_env_override_and_names_it_when_missing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from smarter_obs.db._runner import provisioning_dir
 
     monkeypatch.setenv("X_MIGRATIONS", str(tmp_path))

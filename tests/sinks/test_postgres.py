@@ -42,7 +42,9 @@ def test_upsert_changes_a_row_only_when_it_changed(conn) -> None:
     touched = dict(conn.execute("SELECT k, touched FROM items"))
 
     assert upsert(conn, "items", COLUMNS, rows, key=("k",), touch="touched") == 0
-    assert upsert(conn, "items", COLUMNS, [("a", "alpha", 1), ("c", None, 4)], key=("k",), touch="touched") == 1
+    assert (
+        upsert(conn, "items", COLUMNS, [("a", "alpha", 1), ("c", None, 4)], key=("k",), touch="touched") == 1
+    )
 
     after = dict(conn.execute("SELECT k, touched FROM items"))
     assert after["a"] == touched["a"] and after["c"] > touched["c"]  # NULLs compare as values, not unknown
@@ -83,11 +85,15 @@ def test_unreachable_database_is_retryable_and_never_shows_the_password(tmp_path
 def test_dsn_from_the_environment(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMARTER_OBS_POSTGRES_DSN", postgres_dsn)
     with connect(None) as c:
-        assert c.execute("SELECT current_database()").fetchone()[0] == psycopg.conninfo.conninfo_to_dict(
-            postgres_dsn)["dbname"]
+        assert (
+            c.execute("SELECT current_database()").fetchone()[0]
+            == psycopg.conninfo.conninfo_to_dict(postgres_dsn)["dbname"]
+        )
 
 
-def test_embedded_default_lives_under_smarter_obs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedded_default_lives_under_smarter_obs_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SMARTER_OBS_POSTGRES_DSN", raising=False)
     monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path / "home"))
     with connect(None) as c:
@@ -109,11 +115,17 @@ def test_migrate_is_versioned_and_idempotent(postgres_dsn: str) -> None:
     assert second.applied == [] and len(second.skipped) == 4
     with psycopg.connect(postgres_dsn) as c:
         tables = {t for (t,) in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        indexes = {i for (i,) in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'n8n_executions'")}
+        indexes = {
+            i for (i,) in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'n8n_executions'")
+        }
         versions = c.execute(f"SELECT count(*) FROM {MIGRATIONS_TABLE}").fetchone()[0]
     assert {"n8n_workflows", "n8n_executions", "collector_state", MIGRATIONS_TABLE} <= tables
-    assert {"n8n_executions_started_idx", "n8n_executions_trigger_idx", "n8n_executions_status_idx",
-            "n8n_executions_workflow_idx"} <= indexes
+    assert {
+        "n8n_executions_started_idx",
+        "n8n_executions_trigger_idx",
+        "n8n_executions_status_idx",
+        "n8n_executions_workflow_idx",
+    } <= indexes
     assert versions == 4
 
 
@@ -133,7 +145,10 @@ def test_concurrent_migrations_apply_each_version_once(postgres_dsn: str) -> Non
         t.join()
     assert errors == []
     with psycopg.connect(postgres_dsn) as c:
-        assert c.execute(f"SELECT count(*), count(DISTINCT version) FROM {MIGRATIONS_TABLE}").fetchone() == (4, 4)
+        assert c.execute(f"SELECT count(*), count(DISTINCT version) FROM {MIGRATIONS_TABLE}").fetchone() == (
+            4,
+            4,
+        )
 
 
 def test_db_migrate_command(postgres_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,8 +158,13 @@ def test_db_migrate_command(postgres_dsn: str, capsys: pytest.CaptureFixture[str
     assert "postgres: 0 applied, 4 already applied" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("dsn", ["postgresql://collector:s3cr%zzet-pw@db.example.com/postgres",
-                                 "postgresql://collector:s3cret-pw@[db.example.com/postgres"])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://collector:s3cr%zzet-pw@db.example.com/postgres",
+        "postgresql://collector:s3cret-pw@[db.example.com/postgres",
+    ],
+)
 def test_malformed_dsn_is_a_config_error_that_never_shows_the_password(dsn: str) -> None:
     from smarter_obs.errors import ConfigError
 

@@ -174,7 +174,9 @@ def test_malformed_headers_never_leak_their_value(caplog: pytest.LogCaptureFixtu
     assert dict(spec.headers) == {"ok": "1"}
     assert "OTEL_EXPORTER_OTLP_HEADERS" in caplog.text and "s3cr3t" not in caplog.text
     assert "ok" not in repr(spec) and "s3cr3t" not in repr(resolve_config(environ=env))
-    with_password = resolve_config(exporter="clickhouse", endpoint="https://writer:s3cr3t@ch:8443", environ={})
+    with_password = resolve_config(
+        exporter="clickhouse", endpoint="https://writer:s3cr3t@ch:8443", environ={}
+    )
     assert "s3cr3t" not in repr(with_password) and "https://***@ch:8443" in repr(with_password)
 
 

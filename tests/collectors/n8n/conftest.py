@@ -12,7 +12,9 @@ def fake():
     """A seeded fake n8n (300 executions over every kind of workflow); fails the test on a schema drift."""
     with FakeN8n.generate(seed=7, executions=300) as server:
         yield server
-    assert not server.validation_errors, f"the fake sent responses that n8n's schemas reject: {server.validation_errors}"
+    assert not server.validation_errors, (
+        f"the fake sent responses that n8n's schemas reject: {server.validation_errors}"
+    )
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 TERMINAL = ("success", "error", "crashed", "canceled")
 
 # (designed trigger source, [(node type, disabled)]) — the expected classification is written by hand here,
-# independent of collectors.n8n.trigger.
+# independent of smarter_obs.collectors.n8n.trigger.
 WORKFLOW_KINDS: list[tuple[str, list[tuple[str, bool]]]] = [
     ("kafka", [("n8n-nodes-base.kafkaTrigger", False)]),
     ("webhook", [("n8n-nodes-base.webhook", False)]),
@@ -52,8 +52,13 @@ WORKFLOW_KINDS: list[tuple[str, list[tuple[str, bool]]]] = [
     ("schedule", [("n8n-nodes-base.kafkaTrigger", True), ("n8n-nodes-base.scheduleTrigger", False)]),
     ("other", [("n8n-nodes-base.kafkaTrigger", False), ("n8n-nodes-base.scheduleTrigger", False)]),
 ]
-_MODE_FOR_KIND = {"kafka": "trigger", "webhook": "webhook", "schedule": "trigger", "manual": "manual",
-                  "other": "trigger"}
+_MODE_FOR_KIND = {
+    "kafka": "trigger",
+    "webhook": "webhook",
+    "schedule": "trigger",
+    "manual": "manual",
+    "other": "trigger",
+}
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -128,9 +133,15 @@ class Execution:
         }
 
     def item(self) -> dict[str, Any]:
-        return {**self.list_item(), "createdAt": iso(self.created), "deletedAt": None,
-                "tracingContext": {"traceparent": self.trace} if self.trace else None,
-                "deduplicationKey": None, "binaryDataSizeBytes": 0, "usedPrivateCredentials": False}
+        return {
+            **self.list_item(),
+            "createdAt": iso(self.created),
+            "deletedAt": None,
+            "tracingContext": {"traceparent": self.trace} if self.trace else None,
+            "deduplicationKey": None,
+            "binaryDataSizeBytes": 0,
+            "usedPrivateCredentials": False,
+        }
 
 
 @dataclass
@@ -155,8 +166,16 @@ class FakeN8n:
     # -- generation -----------------------------------------------------------------------------------------
 
     @classmethod
-    def generate(cls, seed: int = 1, *, executions: int = 300, api_key: str = "n8n_api_test_key",
-                 hole_rate: float = 0.03, validate: bool = True, unfinished: bool = True) -> FakeN8n:
+    def generate(
+        cls,
+        seed: int = 1,
+        *,
+        executions: int = 300,
+        api_key: str = "n8n_api_test_key",
+        hole_rate: float = 0.03,
+        validate: bool = True,
+        unfinished: bool = True,
+    ) -> FakeN8n:
         """Seeded workflows (every WORKFLOW_KINDS entry) and ``executions`` executions over them."""
         rng = random.Random(seed)
         workflows, kinds = [], {}
@@ -189,9 +208,25 @@ class FakeN8n:
                 wf = self.rng.choice(self.workflows)
                 mode = "manual" if self.rng.random() < 0.05 else _MODE_FOR_KIND[self.kinds[wf["id"]]]
                 roll = self.rng.random()
-                status = ("success" if roll < 0.80 else "error" if roll < 0.92 else "crashed" if roll < 0.93
-                          else "canceled" if roll < 0.94 else "waiting" if roll < 0.97 else "new" if roll < 0.985
-                          else "running") if unfinished else ("success" if roll < 0.85 else "error")
+                status = (
+                    (
+                        "success"
+                        if roll < 0.80
+                        else "error"
+                        if roll < 0.92
+                        else "crashed"
+                        if roll < 0.93
+                        else "canceled"
+                        if roll < 0.94
+                        else "waiting"
+                        if roll < 0.97
+                        else "new"
+                        if roll < 0.985
+                        else "running"
+                    )
+                    if unfinished
+                    else ("success" if roll < 0.85 else "error")
+                )
                 self.executions[eid] = self._execution(eid, wf["id"], mode, status)
                 if status == "error":
                     self._failed.append(eid)
@@ -199,20 +234,29 @@ class FakeN8n:
             self._sorted = None
         return added
 
-    def _execution(self, eid: int, workflow_id: str, mode: str, status: str, retry_of: int | None = None) -> Execution:
+    def _execution(
+        self, eid: int, workflow_id: str, mode: str, status: str, retry_of: int | None = None
+    ) -> Execution:
         created = self._time(eid)
         started = None if status == "new" else created + timedelta(milliseconds=self.rng.randint(0, 50))
         stopped = None
         if status not in ("new", "running"):
             stopped = started + timedelta(milliseconds=self.rng.randint(3, 20_000))
         wait_till = stopped + timedelta(hours=1) if status == "waiting" else None
-        trace = f"00-{self.rng.getrandbits(128):032x}-{self.rng.getrandbits(64):016x}-01" \
-            if self.rng.random() < 0.5 else ""
-        return Execution(eid, workflow_id, mode, status, created, started, stopped, wait_till, retry_of, trace=trace)
+        trace = (
+            f"00-{self.rng.getrandbits(128):032x}-{self.rng.getrandbits(64):016x}-01"
+            if self.rng.random() < 0.5
+            else ""
+        )
+        return Execution(
+            eid, workflow_id, mode, status, created, started, stopped, wait_till, retry_of, trace=trace
+        )
 
     def _retry(self, original: Execution, eid: int, status: str | None = None) -> int:
         status = status or ("success" if self.rng.random() < 0.7 else "error")
-        self.executions[eid] = self._execution(eid, original.workflow_id, "retry", status, retry_of=original.id)
+        self.executions[eid] = self._execution(
+            eid, original.workflow_id, "retry", status, retry_of=original.id
+        )
         if status == "success":
             original.retry_success_id = eid
         return eid
@@ -242,7 +286,9 @@ class FakeN8n:
             eid = self.next_id
             self.next_id += 1
             wf = self.workflows[workflow_index]
-            self.executions[eid] = self._execution(eid, wf["id"], _MODE_FOR_KIND[self.kinds[wf["id"]]], "running")
+            self.executions[eid] = self._execution(
+                eid, wf["id"], _MODE_FOR_KIND[self.kinds[wf["id"]]], "running"
+            )
             self._sorted = None
             return eid
 
@@ -259,10 +305,22 @@ class FakeN8n:
         """What ``n8n_executions`` must hold: (instance, id, workflow_id, status, mode, trigger_source,
         started_at, stopped_at, retry_of, retry_success_id, wait_till) per execution."""
         with self.lock:
-            return {(instance, str(e.id), e.workflow_id, e.status, e.mode, self.expected_source(e), e.started,
-                     e.stopped, None if e.retry_of is None else str(e.retry_of),
-                     None if e.retry_success_id is None else str(e.retry_success_id), e.wait_till)
-                    for e in self.executions.values()}
+            return {
+                (
+                    instance,
+                    str(e.id),
+                    e.workflow_id,
+                    e.status,
+                    e.mode,
+                    self.expected_source(e),
+                    e.started,
+                    e.stopped,
+                    None if e.retry_of is None else str(e.retry_of),
+                    None if e.retry_success_id is None else str(e.retry_success_id),
+                    e.wait_till,
+                )
+                for e in self.executions.values()
+            }
 
     def expected_source(self, e: Execution) -> str:
         if e.mode in ("webhook", "manual"):
@@ -287,8 +345,9 @@ class FakeN8n:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-n8n",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-n8n", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -297,13 +356,15 @@ class FakeN8n:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeN8n:  # noqa: PYI034 - a dataclass; Self needs 3.11 typing everywhere
+    def __enter__(self) -> FakeN8n:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes | None]:
+    def respond(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes | None]:
         """(status, headers, body) for a request; body None = drop the connection."""
         parts = urlsplit(target)
         path, query = parts.path, parts.query
@@ -319,13 +380,23 @@ class FakeN8n:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return fault.code, extra, _json({"message": f"fault {fault.code}"})
         if headers.get("x-n8n-api-key") != self.api_key:
-            return 401, {}, _json({"message": "'X-N8N-API-KEY' header required" if "x-n8n-api-key" not in headers
-                                   else "Unauthorized"})
+            return (
+                401,
+                {},
+                _json(
+                    {
+                        "message": "'X-N8N-API-KEY' header required"
+                        if "x-n8n-api-key" not in headers
+                        else "Unauthorized"
+                    }
+                ),
+            )
         if method != "GET":
             return 405, {}, _json({"message": "method not allowed"})
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         operation = {"/api/v1/executions": n8n_spec.EXECUTIONS, "/api/v1/workflows": n8n_spec.WORKFLOWS}.get(
-            path, n8n_spec.EXECUTION if path.startswith("/api/v1/executions/") else None)
+            path, n8n_spec.EXECUTION if path.startswith("/api/v1/executions/") else None
+        )
         if operation and self.validate:
             problems = n8n_spec.query_errors(operation, params)
             if problems:  # the client sent what n8n does not document: a defect of the client
@@ -372,7 +443,9 @@ class FakeN8n:
                 return 400, {"message": "An invalid cursor was provided"}
             last_id, limit = int(cursor["lastId"]), int(cursor.get("limit", limit))
         wanted = params.get("status")
-        statuses = {"error": {"error", "crashed"}, "success": {"success"}, "waiting": {"waiting"}}.get(wanted or "")
+        statuses = {"error": {"error", "crashed"}, "success": {"success"}, "waiting": {"waiting"}}.get(
+            wanted or ""
+        )
         if self._sorted is None:
             self._sorted = sorted(self.executions)
         end = len(self._sorted) if last_id is None else bisect.bisect_left(self._sorted, last_id)
@@ -380,8 +453,11 @@ class FakeN8n:
         more = False
         for position in range(end - 1, -1, -1):  # id DESC, below the cursor
             e = self.executions[self._sorted[position]]
-            if e.status == "running" or (statuses is not None and e.status not in statuses) \
-                    or (params.get("workflowId") and e.workflow_id != params["workflowId"]):
+            if (
+                e.status == "running"
+                or (statuses is not None and e.status not in statuses)
+                or (params.get("workflowId") and e.workflow_id != params["workflowId"])
+            ):
                 continue
             if len(page) == limit:
                 more = True
@@ -406,9 +482,12 @@ class FakeN8n:
             if cursor is None or "offset" not in cursor:
                 return 400, {"message": "An invalid cursor was provided"}
             offset, limit = int(cursor["offset"]), int(cursor["limit"])
-        items = self.workflows[offset: offset + limit]
+        items = self.workflows[offset : offset + limit]
         more = offset + limit < len(self.workflows)
-        return 200, {"data": items, "nextCursor": _encode({"limit": limit, "offset": offset + limit}) if more else None}
+        return 200, {
+            "data": items,
+            "nextCursor": _encode({"limit": limit, "offset": offset + limit}) if more else None,
+        }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -466,8 +545,14 @@ def _workflow(rng: random.Random, index: int, triggers: list[tuple[str, bool]]) 
     created = BASE_TIME - timedelta(days=30 - index)
     nodes = []
     for n, (node_type, disabled) in enumerate(triggers):
-        node = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "name": f"Trigger {n + 1}",
-                "type": node_type, "typeVersion": 1, "position": [0, 200 * n], "parameters": {}}
+        node = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "name": f"Trigger {n + 1}",
+            "type": node_type,
+            "typeVersion": 1,
+            "position": [0, 200 * n],
+            "parameters": {},
+        }
         if disabled:
             node["disabled"] = True
         if node_type == "n8n-nodes-base.webhook":
@@ -475,25 +560,68 @@ def _workflow(rng: random.Random, index: int, triggers: list[tuple[str, bool]]) 
             node["parameters"] = {"path": f"hook-{index}", "httpMethod": "POST"}
         nodes.append(node)
     for n, node_type in enumerate(("n8n-nodes-base.set", "n8n-nodes-base.httpRequest")):
-        nodes.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "name": f"Step {n + 1}",
-                      "type": node_type, "typeVersion": 3, "position": [300 * (n + 1), 0], "parameters": {}})
-    connections = {nodes[i]["name"]: {"main": [[{"node": nodes[-2]["name"], "type": "main", "index": 0}]]}
-                   for i in range(len(triggers))}
+        nodes.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "name": f"Step {n + 1}",
+                "type": node_type,
+                "typeVersion": 3,
+                "position": [300 * (n + 1), 0],
+                "parameters": {},
+            }
+        )
+    connections = {
+        nodes[i]["name"]: {"main": [[{"node": nodes[-2]["name"], "type": "main", "index": 0}]]}
+        for i in range(len(triggers))
+    }
     connections[nodes[-2]["name"]] = {"main": [[{"node": nodes[-1]["name"], "type": "main", "index": 0}]]}
     version = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     active = index % 4 != 3
     stamp = iso(created)
     return {
-        "id": wid, "name": f"Workflow {index + 1}: {triggers[0][0].rsplit('.', 1)[-1]}", "active": active,
-        "activeVersionId": version if active else None, "createdAt": stamp, "updatedAt": stamp,
-        "isArchived": False, "versionId": version, "triggerCount": sum(not d for _, d in triggers) if active else 0,
-        "nodes": nodes, "connections": connections, "nodeGroups": [],
-        "settings": {"executionOrder": "v1", "saveManualExecutions": True, "callerPolicy": "workflowsFromSameOwner"},
-        "staticData": None, "meta": None, "pinData": None,
+        "id": wid,
+        "name": f"Workflow {index + 1}: {triggers[0][0].rsplit('.', 1)[-1]}",
+        "active": active,
+        "activeVersionId": version if active else None,
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "isArchived": False,
+        "versionId": version,
+        "triggerCount": sum(not d for _, d in triggers) if active else 0,
+        "nodes": nodes,
+        "connections": connections,
+        "nodeGroups": [],
+        "settings": {
+            "executionOrder": "v1",
+            "saveManualExecutions": True,
+            "callerPolicy": "workflowsFromSameOwner",
+        },
+        "staticData": None,
+        "meta": None,
+        "pinData": None,
         "tags": [{"id": _random_id(rng), "name": "smarteros", "createdAt": stamp, "updatedAt": stamp}],
-        "shared": [{"role": "workflow:owner", "workflowId": wid, "projectId": _random_id(rng), "createdAt": stamp,
-                    "updatedAt": stamp}],
-        "activeVersion": {"versionId": version, "workflowId": wid, "nodes": nodes, "connections": connections,
-                          "nodeGroups": [], "authors": "1", "name": None, "description": None, "autosaved": False,
-                          "createdAt": stamp, "updatedAt": stamp} if active else None,
+        "shared": [
+            {
+                "role": "workflow:owner",
+                "workflowId": wid,
+                "projectId": _random_id(rng),
+                "createdAt": stamp,
+                "updatedAt": stamp,
+            }
+        ],
+        "activeVersion": {
+            "versionId": version,
+            "workflowId": wid,
+            "nodes": nodes,
+            "connections": connections,
+            "nodeGroups": [],
+            "authors": "1",
+            "name": None,
+            "description": None,
+            "autosaved": False,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        if active
+        else None,
     }

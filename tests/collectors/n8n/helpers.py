@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collectors.n8n.cycle import N8nCollector
-from collectors.n8n.source import N8nClient
+from smarter_obs.collectors.n8n.cycle import N8nCollector
+from smarter_obs.collectors.n8n.source import N8nClient
 from tests.collectors.n8n.fake_n8n import FakeN8n
 
 INSTANCE = "n8n-test"
-COLUMNS = ("instance, id, workflow_id, status, mode, trigger_source, started_at, stopped_at, retry_of, "
-           "retry_success_id, wait_till")
+COLUMNS = (
+    "instance, id, workflow_id, status, mode, trigger_source, started_at, stopped_at, retry_of, "
+    "retry_success_id, wait_till"
+)
 
 
-def collector(fake: FakeN8n, dsn: str, *, instance: str = INSTANCE, page_size: int = 50, retries: int = 5,
-              sleeps: list[float] | None = None, api_key: str | None = None) -> N8nCollector:
+def collector(
+    fake: FakeN8n,
+    dsn: str,
+    *,
+    instance: str = INSTANCE,
+    page_size: int = 50,
+    retries: int = 5,
+    sleeps: list[float] | None = None,
+    api_key: str | None = None,
+) -> N8nCollector:
     """A collector on ``fake`` whose backoff sleeps are recorded in ``sleeps`` instead of slept."""
     record = sleeps if sleeps is not None else []
     client = N8nClient(fake.url, api_key or fake.api_key, retries=retries, backoff=0.01, sleep=record.append)

@@ -27,7 +27,9 @@ def test_workflows_are_stored_with_their_trigger_source(fake: FakeN8n, pg: str) 
     collector(fake, pg).cycle()
 
     with psycopg.connect(pg) as conn:
-        rows = dict(conn.execute("SELECT id, trigger_source FROM n8n_workflows WHERE instance = %s", (INSTANCE,)))
+        rows = dict(
+            conn.execute("SELECT id, trigger_source FROM n8n_workflows WHERE instance = %s", (INSTANCE,))
+        )
     assert rows == fake.kinds
     assert set(rows.values()) == {"kafka", "webhook", "schedule", "manual", "other"}
 
@@ -37,8 +39,12 @@ def test_trigger_sources_of_executions_cover_the_dashboard_breakdown(fake: FakeN
 
     with psycopg.connect(pg) as conn:
         by_source = dict(conn.execute("SELECT trigger_source, count(*) FROM n8n_executions GROUP BY 1"))
-        kafka_modes = {m for (m,) in conn.execute(
-            "SELECT DISTINCT mode FROM n8n_executions WHERE trigger_source IN ('kafka', 'schedule')")}
+        kafka_modes = {
+            m
+            for (m,) in conn.execute(
+                "SELECT DISTINCT mode FROM n8n_executions WHERE trigger_source IN ('kafka', 'schedule')"
+            )
+        }
     assert {"kafka", "webhook", "schedule"} <= set(by_source)
     assert kafka_modes <= {"trigger", "retry"}  # mode alone says "trigger" for both Kafka and Schedule
 
@@ -65,8 +71,11 @@ def test_incremental_run_reads_only_new_pages(fake: FakeN8n, pg: str) -> None:
     outcome = c.cycle()
 
     assert stored(pg) == fake.expected_rows(INSTANCE)
-    retried = {fake.executions[i].retry_of for i in new if fake.executions[i].retry_of
-               and fake.executions[i].status == "success"}  # their originals got a retrySuccessId
+    retried = {
+        fake.executions[i].retry_of
+        for i in new
+        if fake.executions[i].retry_of and fake.executions[i].status == "success"
+    }  # their originals got a retrySuccessId
     assert outcome.rows == len(new) + len(retried)
     assert len(list_requests(fake)) == 2  # 40 new ids, 25 a page: the 2nd page reaches the watermark
 
@@ -76,8 +85,9 @@ def test_unfinished_executions_are_reread_until_finished(fake: FakeN8n, pg: str)
     c.cycle()
     unfinished = fake.ids_with_status("new", "running", "waiting")
     assert unfinished and fake.ids_with_status("running"), "the seed should produce unfinished executions"
-    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE status IN ('new', 'running', 'waiting')") \
-        == len(unfinished)
+    assert count(
+        pg, "SELECT count(*) FROM n8n_executions WHERE status IN ('new', 'running', 'waiting')"
+    ) == len(unfinished)
 
     for eid in unfinished:
         fake.finish(eid, "success" if eid % 2 else "error")
@@ -85,8 +95,11 @@ def test_unfinished_executions_are_reread_until_finished(fake: FakeN8n, pg: str)
 
     assert stored(pg) == fake.expected_rows(INSTANCE)
     assert count(pg, "SELECT count(*) FROM n8n_executions WHERE status IN ('new', 'running', 'waiting')") == 0
-    assert count(pg, "SELECT count(*) FROM n8n_executions WHERE id = ANY(%s) AND duration_ms = 1234",
-                 [str(i) for i in unfinished]) == len(unfinished)
+    assert count(
+        pg,
+        "SELECT count(*) FROM n8n_executions WHERE id = ANY(%s) AND duration_ms = 1234",
+        [str(i) for i in unfinished],
+    ) == len(unfinished)
 
 
 def test_execution_running_during_a_walk_is_not_lost(fake: FakeN8n, pg: str) -> None:
@@ -107,16 +120,22 @@ def test_execution_running_during_a_walk_is_not_lost(fake: FakeN8n, pg: str) -> 
 def test_successful_retry_updates_the_original(fake: FakeN8n, pg: str) -> None:
     c = collector(fake, pg)
     c.cycle()
-    original = next(i for i in fake.ids_with_status("error")
-                    if fake.executions[i].retry_success_id is None and fake.executions[i].mode != "retry")
+    original = next(
+        i
+        for i in fake.ids_with_status("error")
+        if fake.executions[i].retry_success_id is None and fake.executions[i].mode != "retry"
+    )
 
     retry = fake.retry(original)
     c.cycle()
 
     with psycopg.connect(pg) as conn:
-        got = conn.execute("SELECT retry_success_id FROM n8n_executions WHERE id = %s", (str(original),)).fetchone()
-        mode, retry_of = conn.execute("SELECT mode, retry_of FROM n8n_executions WHERE id = %s",
-                                      (str(retry),)).fetchone()
+        got = conn.execute(
+            "SELECT retry_success_id FROM n8n_executions WHERE id = %s", (str(original),)
+        ).fetchone()
+        mode, retry_of = conn.execute(
+            "SELECT mode, retry_of FROM n8n_executions WHERE id = %s", (str(retry),)
+        ).fetchone()
     assert got == (str(retry),)
     assert (mode, retry_of) == ("retry", str(original))
     assert stored(pg) == fake.expected_rows(INSTANCE)
@@ -135,9 +154,13 @@ def test_deleted_unfinished_execution_disappears(fake: FakeN8n, pg: str) -> None
 
 
 def test_429_5xx_and_dropped_connections_are_retried(fake: FakeN8n, pg: str) -> None:
-    fake.faults += [Fault("status", code=429, retry_after="7", after=1), Fault("status", code=500, after=2),
-                    Fault("status", code=502, path="/api/v1/workflows"), Fault("drop", after=3),
-                    Fault("drop", path="/api/v1/executions/")]
+    fake.faults += [
+        Fault("status", code=429, retry_after="7", after=1),
+        Fault("status", code=500, after=2),
+        Fault("status", code=502, path="/api/v1/workflows"),
+        Fault("drop", after=3),
+        Fault("drop", path="/api/v1/executions/"),
+    ]
     sleeps: list[float] = []
 
     outcome = collector(fake, pg, sleeps=sleeps).cycle()
@@ -166,12 +189,20 @@ def test_401_names_the_variable_to_fix(fake: FakeN8n, pg: str) -> None:
     assert count(pg, "SELECT count(*) FROM n8n_executions") == 0
 
 
-@pytest.mark.parametrize("fault, message", [
-    (Fault("malformed", after=2), r"page 3 .*not valid JSON"),
-    (Fault("bad_field", after=2, field="startedAt", value="yesterday"), r"page 3 .*data\[0\]: field startedAt"),
-    (Fault("bad_field", after=2, field="id", value="abc"), r"page 3 .*data\[0\]: field id"),
-])
-def test_malformed_page_commits_nothing_from_that_page(fake: FakeN8n, pg: str, fault: Fault, message: str) -> None:
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        (Fault("malformed", after=2), r"page 3 .*not valid JSON"),
+        (
+            Fault("bad_field", after=2, field="startedAt", value="yesterday"),
+            r"page 3 .*data\[0\]: field startedAt",
+        ),
+        (Fault("bad_field", after=2, field="id", value="abc"), r"page 3 .*data\[0\]: field id"),
+    ],
+)
+def test_malformed_page_commits_nothing_from_that_page(
+    fake: FakeN8n, pg: str, fault: Fault, message: str
+) -> None:
     fake.faults.append(fault)
     c = collector(fake, pg, page_size=20)
 
@@ -202,14 +233,18 @@ def test_fake_rejects_responses_that_drift_from_n8n_schemas(fake: FakeN8n) -> No
     import requests
 
     fake.workflows[0]["owner"] = "someone"  # not a field of n8n's GET /workflows items
-    response = requests.get(f"{fake.url}/api/v1/workflows", headers={"X-N8N-API-KEY": fake.api_key}, timeout=5)
+    response = requests.get(
+        f"{fake.url}/api/v1/workflows", headers={"X-N8N-API-KEY": fake.api_key}, timeout=5
+    )
 
     assert response.status_code == 500
     assert any("owner" in e for e in fake.validation_errors)
     fake.validation_errors.clear()
 
 
-def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_cursor(fake: FakeN8n, pg: str) -> None:
+def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_cursor(
+    fake: FakeN8n, pg: str
+) -> None:
     c = collector(fake, pg, page_size=20)
     fake.faults.append(Fault("malformed", after=2))
     with pytest.raises(SourceDataError):
@@ -224,9 +259,10 @@ def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_curs
     assert stored(pg) == fake.expected_rows(INSTANCE)
 
 
-def test_many_waiting_executions_are_refreshed_with_one_filtered_list(fake: FakeN8n, pg: str,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from collectors.n8n import cycle
+def test_many_waiting_executions_are_refreshed_with_one_filtered_list(
+    fake: FakeN8n, pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smarter_obs.collectors.n8n import cycle
 
     monkeypatch.setattr(cycle, "WAITING_LIST_MIN", 1)
     c = collector(fake, pg)
@@ -247,8 +283,12 @@ def test_many_waiting_executions_are_refreshed_with_one_filtered_list(fake: Fake
 def test_fake_rejects_requests_n8n_does_not_document(fake: FakeN8n) -> None:
     import requests
 
-    response = requests.get(f"{fake.url}/api/v1/executions", params={"limit": 500, "orderBy": "id"},
-                            headers={"X-N8N-API-KEY": fake.api_key}, timeout=5)
+    response = requests.get(
+        f"{fake.url}/api/v1/executions",
+        params={"limit": 500, "orderBy": "id"},
+        headers={"X-N8N-API-KEY": fake.api_key},
+        timeout=5,
+    )
 
     assert response.status_code == 400
     assert any("orderBy" in e and "maximum of 250" in e for e in fake.validation_errors)

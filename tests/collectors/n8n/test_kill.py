@@ -20,9 +20,27 @@ PAGE = 20
 def _start(fake: FakeN8n, dsn: str) -> subprocess.Popen:
     env = {**os.environ, "N8N_API_KEY": fake.api_key}
     return subprocess.Popen(
-        [sys.executable, "-m", "smarter_obs", "collect", "n8n", "--url", fake.url, "--postgres", dsn,
-         "--instance", INSTANCE, "--page-size", str(PAGE), "--once"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "smarter_obs",
+            "collect",
+            "n8n",
+            "--url",
+            fake.url,
+            "--postgres",
+            dsn,
+            "--instance",
+            INSTANCE,
+            "--page-size",
+            str(PAGE),
+            "--once",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
@@ -70,7 +88,9 @@ def test_sigkill_mid_backfill_then_restart_ends_equal_to_source(pg: str) -> None
         second = _start(fake, pg)
         _wait_for(lambda: len(list_requests(fake)) >= 8, "the resumed run to read 8 pages")
         _kill(second)
-        first_cursor = next(r for r in list_requests(fake) if "cursor=" in r).split("cursor=")[1].split("&")[0]
+        first_cursor = (
+            next(r for r in list_requests(fake) if "cursor=" in r).split("cursor=")[1].split("&")[0]
+        )
         resumed_at = json.loads(base64.b64decode(unquote(first_cursor)))
         assert int(resumed_at["lastId"]) == walk["low"]  # resumed below what was committed, not from the top
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from collectors.n8n.source import N8nClient, _parse_retry_after, execution_cursor
+from smarter_obs.collectors.n8n.source import N8nClient, _parse_retry_after, execution_cursor
 from smarter_obs.errors import ConfigError
 from tests.collectors.n8n.fake_n8n import FakeN8n, Fault
 

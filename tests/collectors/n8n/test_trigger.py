@@ -6,18 +6,26 @@ import itertools
 
 import pytest
 
-from collectors.n8n import trigger
-from collectors.n8n.rows import workflow_row
+from smarter_obs.collectors.n8n import trigger
+from smarter_obs.collectors.n8n.rows import workflow_row
 from tests.collectors.n8n.fake_n8n import WORKFLOW_KINDS, FakeN8n
 
 BASE = "n8n-nodes-base."
 
 
-@pytest.mark.parametrize("node_type, kind", [
-    (BASE + "kafkaTrigger", "kafka"), (BASE + "webhook", "webhook"), (BASE + "scheduleTrigger", "schedule"),
-    (BASE + "cron", "schedule"), (BASE + "interval", "schedule"), (BASE + "manualTrigger", "manual"),
-    (BASE + "githubTrigger", "other"), ("@n8n/n8n-nodes-langchain.chatTrigger", "other"),
-])
+@pytest.mark.parametrize(
+    "node_type, kind",
+    [
+        (BASE + "kafkaTrigger", "kafka"),
+        (BASE + "webhook", "webhook"),
+        (BASE + "scheduleTrigger", "schedule"),
+        (BASE + "cron", "schedule"),
+        (BASE + "interval", "schedule"),
+        (BASE + "manualTrigger", "manual"),
+        (BASE + "githubTrigger", "other"),
+        ("@n8n/n8n-nodes-langchain.chatTrigger", "other"),
+    ],
+)
 def test_trigger_node_types_map_to_sources(node_type: str, kind: str) -> None:
     assert trigger.is_trigger_type(node_type)
     assert trigger.workflow_source([node_type]) == kind

@@ -48,11 +48,19 @@ class Kafka:
 
         consumer = self._consumers.get(group)
         if consumer is None:
-            consumer = Consumer({"bootstrap.servers": self.cluster.bootstrap, "group.id": group,
-                                 "enable.auto.commit": False, **QUIET})
+            consumer = Consumer(
+                {
+                    "bootstrap.servers": self.cluster.bootstrap,
+                    "group.id": group,
+                    "enable.auto.commit": False,
+                    **QUIET,
+                }
+            )
             self._consumers[group] = consumer
-        consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],  # type: ignore[attr-defined]
-                        asynchronous=False)
+        consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],  # type: ignore[attr-defined]
+            asynchronous=False,
+        )
 
     def close(self) -> None:
         for consumer in self._consumers.values():

@@ -21,7 +21,9 @@ def _load_librdkafka() -> ctypes.CDLL:
     libs = os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)), "confluent_kafka.libs")
     candidates = sorted(glob.glob(os.path.join(libs, "librdkafka*.so*")))
     if not candidates:
-        raise RuntimeError(f"no librdkafka shared object in {libs}; is confluent-kafka installed from a wheel?")
+        raise RuntimeError(
+            f"no librdkafka shared object in {libs}; is confluent-kafka installed from a wheel?"
+        )
     lib = ctypes.CDLL(candidates[0])
     vp, cp, ci, ci32 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int32
     lib.rd_kafka_conf_new.restype = vp
@@ -101,24 +103,34 @@ class MockCluster:
 
     def create_topic(self, name: str, partitions: int, replication_factor: int = 1) -> None:
         """A topic with exactly ``partitions`` partitions (auto-created topics always get 4)."""
-        self._check(self._lib.rd_kafka_mock_topic_create(self._mc, name.encode(), partitions,
-                                                          replication_factor), f"topic_create {name}")
+        self._check(
+            self._lib.rd_kafka_mock_topic_create(self._mc, name.encode(), partitions, replication_factor),
+            f"topic_create {name}",
+        )
 
     def delete_topic(self, name: str) -> None:
         self._check(self._lib.rd_kafka_mock_topic_delete(self._mc, name.encode()), f"topic_delete {name}")
 
     def delete_records(self, topic: str, partition: int, before_offset: int) -> None:
         """Move the partition's log start offset to ``before_offset`` (what retention does)."""
-        self._check(self._lib.rd_kafka_mock_partition_delete_records(self._mc, topic.encode(), partition,
-                                                                     before_offset), "partition_delete_records")
+        self._check(
+            self._lib.rd_kafka_mock_partition_delete_records(
+                self._mc, topic.encode(), partition, before_offset
+            ),
+            "partition_delete_records",
+        )
 
     def set_leader(self, topic: str, partition: int, broker_id: int) -> None:
-        self._check(self._lib.rd_kafka_mock_partition_set_leader(self._mc, topic.encode(), partition,
-                                                                 broker_id), "partition_set_leader")
+        self._check(
+            self._lib.rd_kafka_mock_partition_set_leader(self._mc, topic.encode(), partition, broker_id),
+            "partition_set_leader",
+        )
 
     def set_coordinator(self, group: str, broker_id: int) -> None:
-        self._check(self._lib.rd_kafka_mock_coordinator_set(self._mc, b"group", group.encode(), broker_id),
-                    "coordinator_set")
+        self._check(
+            self._lib.rd_kafka_mock_coordinator_set(self._mc, b"group", group.encode(), broker_id),
+            "coordinator_set",
+        )
 
     def broker_down(self, broker_id: int = -1) -> None:
         """Close the broker's connections and refuse new ones; ``-1`` = every broker."""

@@ -23,29 +23,64 @@ def dead_address() -> str:
 
 
 def test_once_against_a_dead_cluster_exits_nonzero_within_the_timeout_naming_the_servers(
-        clickhouse, chdb_url, capsys) -> None:
+    clickhouse, chdb_url, capsys
+) -> None:
     servers = f"{dead_address()},{dead_address()}"
     started = time.monotonic()
-    code = main(["collect", "redpanda", "--bootstrap", servers, "--clickhouse", chdb_url,
-                 "--database", clickhouse.database, "--once", "--timeout", "2s", "--group", "billing"])
+    code = main(
+        [
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            servers,
+            "--clickhouse",
+            chdb_url,
+            "--database",
+            clickhouse.database,
+            "--once",
+            "--timeout",
+            "2s",
+            "--group",
+            "billing",
+        ]
+    )
     elapsed = time.monotonic() - started
     assert code == 1
     err = capsys.readouterr().err
     assert f"error: cannot reach Kafka bootstrap servers {servers}" in err
     assert elapsed < 2 + 5  # the request timeout plus start-up, not librdkafka's default minute
     assert list(clickhouse.query("SELECT ok, bootstrap FROM kafka_collector_cycles").result_rows) == [
-        (False, servers)]
+        (False, servers)
+    ]
 
 
 def test_once_collects_named_groups_and_exits_zero(mock_cluster, kafka, clickhouse, chdb_url, capsys) -> None:
     mock_cluster.create_topic("shopify.orders", 2, 1)
     kafka.produce("shopify.orders", {0: 5, 1: 3})
     kafka.commit("n8n.worker", {("shopify.orders", 0): 5})
-    code = main(["collect", "redpanda", "--bootstrap", mock_cluster.bootstrap, "--clickhouse", chdb_url,
-                 "--database", clickhouse.database, "--once", "--group", "n8n.worker", "--group", "audit-.*",
-                 "--cluster-name", "prod"])
+    code = main(
+        [
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            mock_cluster.bootstrap,
+            "--clickhouse",
+            chdb_url,
+            "--database",
+            clickhouse.database,
+            "--once",
+            "--group",
+            "n8n.worker",
+            "--group",
+            "audit-.*",
+            "--cluster-name",
+            "prod",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
-    lag = sorted(clickhouse.query("SELECT cluster, consumer_group, partition, lag FROM kafka_consumer_lag").result_rows)
+    lag = sorted(
+        clickhouse.query("SELECT cluster, consumer_group, partition, lag FROM kafka_consumer_lag").result_rows
+    )
     # "n8n.worker" is a name (a dot alone is no regex), collected although the mock cannot list groups
     assert lag == [("prod", "n8n.worker", 0, 0), ("prod", "n8n.worker", 1, None)]
 
@@ -65,12 +100,33 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
     kafka.produce("n8n.events", {0: 2})
     url = f"chdb://{tmp_path / 'ch'}"  # its own chDB directory: a separate process
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "smarter_obs", "db", "migrate", "--clickhouse", url], check=True,
-                   env=env, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "smarter_obs", "db", "migrate", "--clickhouse", url],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smarter_obs", "collect", "redpanda", "--bootstrap", mock_cluster.bootstrap,
-         "--clickhouse", url, "--interval", "1ms", "--group", "g"],  # back-to-back cycles
-        env=env, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "smarter_obs",
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            mock_cluster.bootstrap,
+            "--clickhouse",
+            url,
+            "--interval",
+            "1ms",
+            "--group",
+            "g",
+        ],  # back-to-back cycles
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         seen = []
         deadline = time.monotonic() + 30
@@ -83,7 +139,7 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
         proc.send_signal(signal.SIGTERM)  # lands inside a cycle: there is no wait between cycles
         _, rest = proc.communicate(timeout=20)
         assert proc.returncode == 0, rest
-        after = rest[rest.index("received SIGTERM"):]
+        after = rest[rest.index("received SIGTERM") :]
         assert "cycle done" in after  # the interrupted cycle was finished and stored before exiting
     finally:
         if proc.poll() is None:
@@ -91,15 +147,31 @@ def test_sigterm_finishes_the_cycle_and_exits_zero(mock_cluster, kafka, tmp_path
             proc.wait()
 
 
-def test_authentication_failure_names_the_settings_to_fix(mock_cluster, clickhouse, chdb_url, capsys,
-                                                          monkeypatch) -> None:
+def test_authentication_failure_names_the_settings_to_fix(
+    mock_cluster, clickhouse, chdb_url, capsys, monkeypatch
+) -> None:
     # The mock broker has no SASL: the handshake fails exactly like rejected credentials do.
     monkeypatch.setenv("SMARTER_OBS_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
     monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_MECHANISM", "PLAIN")
     monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_USERNAME", "obs")
     monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_PASSWORD", "hunter2-secret")
-    code = main(["collect", "redpanda", "--bootstrap", mock_cluster.bootstrap, "--clickhouse", chdb_url,
-                 "--database", clickhouse.database, "--once", "--timeout", "1s", "--group", "g"])
+    code = main(
+        [
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            mock_cluster.bootstrap,
+            "--clickhouse",
+            chdb_url,
+            "--database",
+            clickhouse.database,
+            "--once",
+            "--timeout",
+            "1s",
+            "--group",
+            "g",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert f"error: authentication/TLS with Kafka bootstrap servers {mock_cluster.bootstrap} failed" in err
@@ -108,17 +180,44 @@ def test_authentication_failure_names_the_settings_to_fix(mock_cluster, clickhou
 
 def test_store_without_the_kafka_tables_says_to_migrate(mock_cluster, kafka, chdb_url, capsys) -> None:
     mock_cluster.create_topic("n8n.events", 1, 1)
-    code = main(["collect", "redpanda", "--bootstrap", mock_cluster.bootstrap, "--clickhouse", chdb_url,
-                 "--database", "never_migrated", "--once", "--group", "g"])
+    code = main(
+        [
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            mock_cluster.bootstrap,
+            "--clickhouse",
+            chdb_url,
+            "--database",
+            "never_migrated",
+            "--once",
+            "--group",
+            "g",
+        ]
+    )
     assert code == 1
     assert "smarter-obs db migrate" in capsys.readouterr().err
 
 
-def test_rejected_kafka_property_is_named_without_showing_secrets(clickhouse, chdb_url, capsys,
-                                                                  monkeypatch) -> None:
+def test_rejected_kafka_property_is_named_without_showing_secrets(
+    clickhouse, chdb_url, capsys, monkeypatch
+) -> None:
     monkeypatch.setenv("SMARTER_OBS_KAFKA_SASL_PASSWORD", "hunter2-secret")
-    code = main(["collect", "redpanda", "--bootstrap", dead_address(), "--clickhouse", chdb_url,
-                 "--database", clickhouse.database, "--once", "-X", "security.protocol=bogus"])
+    code = main(
+        [
+            "collect",
+            "redpanda",
+            "--bootstrap",
+            dead_address(),
+            "--clickhouse",
+            chdb_url,
+            "--database",
+            clickhouse.database,
+            "--once",
+            "-X",
+            "security.protocol=bogus",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err

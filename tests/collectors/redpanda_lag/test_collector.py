@@ -7,18 +7,32 @@ import random
 
 import pytest
 
-from collectors.redpanda_lag import status as st
-from collectors.redpanda_lag.collector import LagCollector
-from collectors.redpanda_lag.config import GroupSelector, LagConfig, TopicSelector
+from smarter_obs.collectors.redpanda_lag import status as st
+from smarter_obs.collectors.redpanda_lag.collector import LagCollector
+from smarter_obs.collectors.redpanda_lag.config import GroupSelector, LagConfig, TopicSelector
 from smarter_obs.sinks.clickhouse import ClickHouseSink
 
 RULES = st.Rules(window=5, allowed_lag=0, min_samples=3)
 
 
-def make_collector(cluster, chdb_url: str, database: str, clock, *, groups=(), topics=(), timeout: float = 3.0,
-                   name: str = "mock") -> LagCollector:
-    config = LagConfig(bootstrap=cluster.bootstrap, cluster=name, groups=GroupSelector.parse(groups),
-                       topics=TopicSelector.parse(topics), timeout=timeout)
+def make_collector(
+    cluster,
+    chdb_url: str,
+    database: str,
+    clock,
+    *,
+    groups=(),
+    topics=(),
+    timeout: float = 3.0,
+    name: str = "mock",
+) -> LagCollector:
+    config = LagConfig(
+        bootstrap=cluster.bootstrap,
+        cluster=name,
+        groups=GroupSelector.parse(groups),
+        topics=TopicSelector.parse(topics),
+        timeout=timeout,
+    )
     sink = ClickHouseSink(chdb_url, database=database)
     return LagCollector(config, sink, rules=RULES, clock=clock)
 
@@ -29,15 +43,25 @@ def rows(client, sql: str, **params) -> list[tuple]:
 
 def lag_rows(client, group: str) -> dict[tuple[str, int], tuple]:
     """Latest (committed, has_commit, end, lag, retained_lag, lag_seconds, status) per partition of ``group``."""
-    out = rows(client, "SELECT topic, partition, committed_offset, has_commit, log_end_offset, lag, retained_lag, "
-               "lag_seconds, status FROM kafka_consumer_lag WHERE consumer_group = {g:String} "
-               "ORDER BY ts DESC LIMIT 1 BY topic, partition", g=group)
+    out = rows(
+        client,
+        "SELECT topic, partition, committed_offset, has_commit, log_end_offset, lag, retained_lag, "
+        "lag_seconds, status FROM kafka_consumer_lag WHERE consumer_group = {g:String} "
+        "ORDER BY ts DESC LIMIT 1 BY topic, partition",
+        g=group,
+    )
     return {(r[0], r[1]): r[2:] for r in out}
 
 
 def test_one_cycle_stores_offsets_leaders_commits_and_lag_equal_to_ground_truth(
-        mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random) -> None:
-    layout = {"shopify.orders": (4, 3), "whatsapp.messages": (3, 2), "n8n.empty": (2, 1), "other.topic": (1, 1)}
+    mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random
+) -> None:
+    layout = {
+        "shopify.orders": (4, 3),
+        "whatsapp.messages": (3, 2),
+        "n8n.empty": (2, 1),
+        "other.topic": (1, 1),
+    }
     leaders = {}
     for topic, (partitions, rf) in layout.items():
         mock_cluster.create_topic(topic, partitions, rf)
@@ -56,15 +80,25 @@ def test_one_cycle_stores_offsets_leaders_commits_and_lag_equal_to_ground_truth(
     kafka.commit("shopify-sync", caught_up)
     mock_cluster.delete_records("shopify.orders", 3, 2)  # retention moved the log start
 
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock,
-                               groups=["n8n-workers", "shopify-sync", "never-committed"],
-                               topics=[r"shopify\..*", r"whatsapp\..*", r"n8n\..*"])
+    collector = make_collector(
+        mock_cluster,
+        chdb_url,
+        clickhouse.database,
+        clock,
+        groups=["n8n-workers", "shopify-sync", "never-committed"],
+        topics=[r"shopify\..*", r"whatsapp\..*", r"n8n\..*"],
+    )
     outcome = collector.cycle()
     assert outcome.ok, outcome.message
 
-    stored = {(r[0], r[1]): r[2:] for r in rows(
-        clickhouse, "SELECT topic, partition, leader, length(replicas), log_start_offset, log_end_offset, messages "
-        "FROM kafka_partition_offsets")}
+    stored = {
+        (r[0], r[1]): r[2:]
+        for r in rows(
+            clickhouse,
+            "SELECT topic, partition, leader, length(replicas), log_start_offset, log_end_offset, messages "
+            "FROM kafka_partition_offsets",
+        )
+    }
     expected_keys = {(t, p) for t, (n, _) in layout.items() if t != "other.topic" for p in range(n)}
     assert set(stored) == expected_keys  # other.topic filtered out by --topic
     for (topic, p), (leader, replicas, start, end, messages) in stored.items():
@@ -93,20 +127,28 @@ def test_one_cycle_stores_offsets_leaders_commits_and_lag_equal_to_ground_truth(
     assert set(never) == expected_keys  # known by name only: reported on every topic in scope
     assert all(v[0] is None and v[1] is False and v[3] is None for v in never.values())
 
-    groups = {r[0]: r[1:] for r in rows(
-        clickhouse, "SELECT consumer_group, status, partitions, partitions_with_commit, total_lag, max_lag, "
-        "max_lag_topic, max_lag_partition, error FROM kafka_consumer_groups")}
+    groups = {
+        r[0]: r[1:]
+        for r in rows(
+            clickhouse,
+            "SELECT consumer_group, status, partitions, partitions_with_commit, total_lag, max_lag, "
+            "max_lag_topic, max_lag_partition, error FROM kafka_consumer_groups",
+        )
+    }
     truth_lags = {k: produced.get(k, 0) - v for k, v in workers.items()}
     top = max(truth_lags.values())
     assert groups["n8n-workers"][1:5] == (6, 4, sum(truth_lags.values()), top)
     assert truth_lags[(groups["n8n-workers"][5], groups["n8n-workers"][6])] == top
     assert groups["never-committed"][:3] == (st.NOTFOUND, len(expected_keys), 0)
-    assert rows(clickhouse, "SELECT countIf(lag < 0 OR isNaN(lag_seconds) OR committed_offset < 0) "
-                "FROM kafka_consumer_lag") == [(0,)]
+    assert rows(
+        clickhouse,
+        "SELECT countIf(lag < 0 OR isNaN(lag_seconds) OR committed_offset < 0) FROM kafka_consumer_lag",
+    ) == [(0,)]
 
 
 def test_throughput_and_lag_seconds_come_from_end_offset_deltas_between_cycles(
-        mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random
+) -> None:
     mock_cluster.create_topic("shopify.orders", 3, 1)
     mock_cluster.create_topic("whatsapp.messages", 2, 1)
     kafka.produce("shopify.orders", {0: 10, 1: 10, 2: 10})
@@ -114,8 +156,10 @@ def test_throughput_and_lag_seconds_come_from_end_offset_deltas_between_cycles(
     assert collector.cycle().ok
     first = dict(kafka.produced)
 
-    batch = {"shopify.orders": {p: rng.randint(1, 50) for p in range(3)},
-             "whatsapp.messages": {p: rng.randint(1, 50) for p in range(2)}}
+    batch = {
+        "shopify.orders": {p: rng.randint(1, 50) for p in range(3)},
+        "whatsapp.messages": {p: rng.randint(1, 50) for p in range(2)},
+    }
     for topic, counts in batch.items():
         kafka.produce(topic, counts)
     # The consumer sits inside the new batch of partition 0: its time lag is known exactly.
@@ -125,13 +169,20 @@ def test_throughput_and_lag_seconds_come_from_end_offset_deltas_between_cycles(
     clock.advance(15)
     assert collector.cycle().ok
 
-    per_cycle = {r[0]: r[1:] for r in rows(
-        clickhouse, "SELECT topic, messages, messages_per_second FROM kafka_topic_messages "
-        "WHERE ts = (SELECT max(ts) FROM kafka_partition_offsets)")}
+    per_cycle = {
+        r[0]: r[1:]
+        for r in rows(
+            clickhouse,
+            "SELECT topic, messages, messages_per_second FROM kafka_topic_messages "
+            "WHERE ts = (SELECT max(ts) FROM kafka_partition_offsets)",
+        )
+    }
     for topic, counts in batch.items():
         assert per_cycle[topic][0] == sum(counts.values())
         assert per_cycle[topic][1] == pytest.approx(sum(counts.values()) / 15)
-    per_minute = dict(rows(clickhouse, "SELECT topic, sum(messages) FROM kafka_topic_throughput GROUP BY topic"))
+    per_minute = dict(
+        rows(clickhouse, "SELECT topic, sum(messages) FROM kafka_topic_throughput GROUP BY topic")
+    )
     assert per_minute == {t: sum(c.values()) for t, c in batch.items()}
 
     e0, e1 = first[("shopify.orders", 0)], kafka.produced[("shopify.orders", 0)]
@@ -142,7 +193,8 @@ def test_throughput_and_lag_seconds_come_from_end_offset_deltas_between_cycles(
 
 
 def test_recreated_topic_counts_as_a_reset_and_history_survives_a_restart(
-        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock
+) -> None:
     mock_cluster.create_topic("n8n.events", 1, 1)
     kafka.produce("n8n.events", {0: 40})
     kafka.commit("n8n-sink", {("n8n.events", 0): 5})
@@ -159,7 +211,9 @@ def test_recreated_topic_counts_as_a_reset_and_history_survives_a_restart(
     latest = lag_rows(clickhouse, "n8n-sink")[("n8n.events", 0)]
     assert latest[6] == st.STALL  # 3 samples of a frozen offset: 2 reloaded + this one
     assert latest[5] is not None  # interpolation history reloaded: lag_seconds known on the first cycle
-    assert rows(clickhouse, "SELECT messages FROM kafka_partition_offsets ORDER BY ts DESC LIMIT 1") == [(10,)]
+    assert rows(clickhouse, "SELECT messages FROM kafka_partition_offsets ORDER BY ts DESC LIMIT 1") == [
+        (10,)
+    ]
 
     mock_cluster.delete_topic("n8n.events")
     mock_cluster.create_topic("n8n.events", 1, 1)
@@ -167,17 +221,24 @@ def test_recreated_topic_counts_as_a_reset_and_history_survives_a_restart(
     clock.advance(15)
     assert restarted.cycle().ok
     # end went 50 → 7: a reset, counted as 7 new messages, never as a negative delta
-    assert rows(clickhouse, "SELECT log_end_offset, messages FROM kafka_partition_offsets "
-                "ORDER BY ts DESC LIMIT 1") == [(7, 7)]
+    assert rows(
+        clickhouse, "SELECT log_end_offset, messages FROM kafka_partition_offsets ORDER BY ts DESC LIMIT 1"
+    ) == [(7, 7)]
     assert rows(clickhouse, "SELECT sum(messages) FROM kafka_topic_throughput") == [(10 + 7,)]
 
 
 def test_statuses_over_cycles_match_the_scenario_of_each_group(
-        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock
+) -> None:
     topic = "shopify.orders"
     mock_cluster.create_topic(topic, 1, 1)
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock,
-                               groups=["keeps-up", "stalled", "falls-behind", "rewound"])
+    collector = make_collector(
+        mock_cluster,
+        chdb_url,
+        clickhouse.database,
+        clock,
+        groups=["keeps-up", "stalled", "falls-behind", "rewound"],
+    )
     kafka.produce(topic, {0: 30})
     kafka.commit("stalled", {(topic, 0): 3})
     kafka.commit("rewound", {(topic, 0): 25})
@@ -191,24 +252,34 @@ def test_statuses_over_cycles_match_the_scenario_of_each_group(
         kafka.produce(topic, {0: 5})
         clock.advance(15)
 
-    statuses = {g: v[(topic, 0)][6] for g in ("keeps-up", "stalled", "falls-behind", "rewound")
-                for v in [lag_rows(clickhouse, g)]}
+    statuses = {
+        g: v[(topic, 0)][6]
+        for g in ("keeps-up", "stalled", "falls-behind", "rewound")
+        for v in [lag_rows(clickhouse, g)]
+    }
     assert statuses == {"keeps-up": st.OK, "stalled": st.STALL, "falls-behind": st.WARN, "rewound": st.REWIND}
-    group_status = dict(rows(clickhouse, "SELECT consumer_group, argMax(status, ts) FROM kafka_consumer_groups "
-                                         "GROUP BY consumer_group"))
+    group_status = dict(
+        rows(
+            clickhouse,
+            "SELECT consumer_group, argMax(status, ts) FROM kafka_consumer_groups GROUP BY consumer_group",
+        )
+    )
     assert group_status == {"keeps-up": st.OK, "stalled": st.ERR, "falls-behind": st.WARN, "rewound": st.ERR}
 
 
 def test_broker_down_records_the_gap_logs_once_and_the_next_cycle_recovers(
-        mock_cluster, kafka, clickhouse, chdb_url, clock, caplog: pytest.LogCaptureFixture) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock, caplog: pytest.LogCaptureFixture
+) -> None:
     mock_cluster.create_topic("whatsapp.messages", 2, 3)
     kafka.produce("whatsapp.messages", {0: 4, 1: 6})
     kafka.commit("wa-bot", {("whatsapp.messages", 0): 4, ("whatsapp.messages", 1): 1})
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["wa-bot"], timeout=1.5)
+    collector = make_collector(
+        mock_cluster, chdb_url, clickhouse.database, clock, groups=["wa-bot"], timeout=1.5
+    )
     assert collector.cycle().ok
 
     mock_cluster.broker_down(-1)
-    caplog.set_level(logging.INFO, logger="collectors.redpanda_lag")
+    caplog.set_level(logging.INFO, logger="smarter_obs.collectors.redpanda_lag")
     for _ in range(2):
         clock.advance(15)
         outcome = collector.cycle()
@@ -225,8 +296,9 @@ def test_broker_down_records_the_gap_logs_once_and_the_next_cycle_recovers(
     assert cycles == [(True, False, 2), (False, True, 0), (False, True, 0), (True, False, 2)]
     # the two down cycles wrote no data rows: the gap is visible, nothing made up
     assert rows(clickhouse, "SELECT count(DISTINCT ts) FROM kafka_partition_offsets") == [(2,)]
-    assert rows(clickhouse, "SELECT log_end_offset FROM kafka_partition_offsets ORDER BY ts DESC, partition "
-                "LIMIT 2") == [(4,), (6,)]
+    assert rows(
+        clickhouse, "SELECT log_end_offset FROM kafka_partition_offsets ORDER BY ts DESC, partition LIMIT 2"
+    ) == [(4,), (6,)]
 
 
 def test_one_failing_group_never_stops_the_others(mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
@@ -238,14 +310,17 @@ def test_one_failing_group_never_stops_the_others(mock_cluster, kafka, clickhous
     kafka.commit("bad", {("shopify.orders", 0): 1})
     mock_cluster.set_coordinator("bad", 3)
     mock_cluster.set_coordinator("good", 1)
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["bad", "good"],
-                               timeout=1.5)
+    collector = make_collector(
+        mock_cluster, chdb_url, clickhouse.database, clock, groups=["bad", "good"], timeout=1.5
+    )
     mock_cluster.broker_down(3)  # the coordinator of "bad" only
 
     outcome = collector.cycle()
     assert outcome.ok, outcome.message
     assert {k: v[3] for k, v in lag_rows(clickhouse, "good").items()} == {
-        ("shopify.orders", 0): 7, ("shopify.orders", 1): 0}
+        ("shopify.orders", 0): 7,
+        ("shopify.orders", 1): 0,
+    }
     assert lag_rows(clickhouse, "bad") == {}
     errors = dict(rows(clickhouse, "SELECT consumer_group, error FROM kafka_consumer_groups"))
     assert errors["good"] == "" and "bad" in errors["bad"]
@@ -253,7 +328,8 @@ def test_one_failing_group_never_stops_the_others(mock_cluster, kafka, clickhous
 
 
 def test_slow_brokers_fail_the_cycle_within_the_timeout_and_the_next_cycle_recovers(
-        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock
+) -> None:
     mock_cluster.create_topic("n8n.events", 2, 1)
     kafka.produce("n8n.events", {0: 3, 1: 4})
     collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"], timeout=1.0)
@@ -267,8 +343,9 @@ def test_slow_brokers_fail_the_cycle_within_the_timeout_and_the_next_cycle_recov
     outcome = collector.cycle()
     assert outcome.ok, outcome.message
     assert rows(clickhouse, "SELECT ok FROM kafka_collector_cycles ORDER BY ts") == [(False,), (True,)]
-    assert rows(clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets ORDER BY partition") == [
-        (0, 3), (1, 4)]
+    assert rows(
+        clickhouse, "SELECT partition, log_end_offset FROM kafka_partition_offsets ORDER BY partition"
+    ) == [(0, 3), (1, 4)]
 
 
 def test_state_of_deleted_topics_is_forgotten(mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
@@ -286,13 +363,21 @@ def test_state_of_deleted_topics_is_forgotten(mock_cluster, kafka, clickhouse, c
 
 
 def test_a_subscribed_consumer_group_that_consumed_part_of_a_topic(
-        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock
+) -> None:
     from confluent_kafka import Consumer
 
     mock_cluster.create_topic("chatwoot.events", 2, 1)
     kafka.produce("chatwoot.events", {0: 12, 1: 8})
-    consumer = Consumer({"bootstrap.servers": mock_cluster.bootstrap, "group.id": "chatwoot-indexer",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 2})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": mock_cluster.bootstrap,
+            "group.id": "chatwoot-indexer",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 2,
+        }
+    )
     try:
         consumer.subscribe(["chatwoot.events"])
         consumed = 0
@@ -307,7 +392,9 @@ def test_a_subscribed_consumer_group_that_consumed_part_of_a_topic(
         positions = {tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}
     finally:
         consumer.close()
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["chatwoot-indexer"])
+    collector = make_collector(
+        mock_cluster, chdb_url, clickhouse.database, clock, groups=["chatwoot-indexer"]
+    )
     assert collector.cycle().ok
     got = lag_rows(clickhouse, "chatwoot-indexer")
     assert sum(positions.values()) == 15
@@ -315,27 +402,33 @@ def test_a_subscribed_consumer_group_that_consumed_part_of_a_topic(
     assert sum(v[3] for v in got.values()) == 20 - 15
 
 
-def test_no_matching_topic_still_reports_the_named_groups(mock_cluster, kafka, clickhouse, chdb_url, clock,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_no_matching_topic_still_reports_the_named_groups(
+    mock_cluster, kafka, clickhouse, chdb_url, clock, caplog: pytest.LogCaptureFixture
+) -> None:
     mock_cluster.create_topic("n8n.events", 1, 1)
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"],
-                               topics=[r"shopify\..*"])
-    caplog.set_level(logging.WARNING, logger="collectors.redpanda_lag")
+    collector = make_collector(
+        mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"], topics=[r"shopify\..*"]
+    )
+    caplog.set_level(logging.WARNING, logger="smarter_obs.collectors.redpanda_lag")
     assert collector.cycle().ok
     assert "no topic" in caplog.text and r"shopify\..*" in caplog.text
-    assert rows(clickhouse, "SELECT consumer_group, status, partitions, error FROM kafka_consumer_groups") == [
-        ("g", st.NOTFOUND, 0, "")]
+    assert rows(
+        clickhouse, "SELECT consumer_group, status, partitions, error FROM kafka_consumer_groups"
+    ) == [("g", st.NOTFOUND, 0, "")]
 
 
 def test_partitions_led_by_a_down_broker_are_left_out_and_counted(
-        mock_cluster, kafka, clickhouse, chdb_url, clock) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock
+) -> None:
     mock_cluster.create_topic("whatsapp.messages", 2, 1)
     mock_cluster.set_leader("whatsapp.messages", 0, 1)
     mock_cluster.set_leader("whatsapp.messages", 1, 3)
     kafka.produce("whatsapp.messages", {0: 5, 1: 6})
     kafka.commit("wa-bot", {("whatsapp.messages", 0): 1, ("whatsapp.messages", 1): 2})
     mock_cluster.set_coordinator("wa-bot", 2)
-    collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["wa-bot"], timeout=1.5)
+    collector = make_collector(
+        mock_cluster, chdb_url, clickhouse.database, clock, groups=["wa-bot"], timeout=1.5
+    )
     mock_cluster.broker_down(3)
     outcome = collector.cycle()
     assert outcome.ok, outcome.message
@@ -345,7 +438,8 @@ def test_partitions_led_by_a_down_broker_are_left_out_and_counted(
 
 
 def test_messages_produced_while_clickhouse_refused_writes_are_counted_once_it_is_back(
-        mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random) -> None:
+    mock_cluster, kafka, clickhouse, chdb_url, clock, rng: random.Random
+) -> None:
     mock_cluster.create_topic("shopify.orders", 2, 1)
     kafka.produce("shopify.orders", {0: 3, 1: 3})
     collector = make_collector(mock_cluster, chdb_url, clickhouse.database, clock, groups=["g"])
@@ -362,7 +456,10 @@ def test_messages_produced_while_clickhouse_refused_writes_are_counted_once_it_i
     kafka.produce("shopify.orders", after)
     clock.advance(15)
     assert collector.cycle().ok
-    stored = rows(clickhouse, "SELECT partition, messages, interval_seconds FROM kafka_partition_offsets "
-                  "WHERE messages > 0 ORDER BY partition")
+    stored = rows(
+        clickhouse,
+        "SELECT partition, messages, interval_seconds FROM kafka_partition_offsets "
+        "WHERE messages > 0 ORDER BY partition",
+    )
     # counted from the last stored sample: nothing produced during the outage is missing
     assert stored == [(p, during[p] + after[p], 30.0) for p in range(2)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.redpanda_lag.config import (
+from smarter_obs.collectors.redpanda_lag.config import (
     GroupSelector,
     TopicSelector,
     kafka_properties,
@@ -20,7 +20,10 @@ def test_plain_values_are_names_and_regexes_filter_discovered_groups() -> None:
     # names are collected even when the broker cannot list groups (discovered is None)
     assert sel.select(None) == ["chatwoot", "n8n.worker"]
     assert sel.select(["shopify-sync", "shopify", "x-shopify-sync", "n8nXworker"]) == [
-        "chatwoot", "n8n.worker", "shopify-sync"]
+        "chatwoot",
+        "n8n.worker",
+        "shopify-sync",
+    ]
 
 
 def test_no_group_option_means_every_discovered_group() -> None:
@@ -48,8 +51,13 @@ def test_kafka_properties_from_env_files_and_options(tmp_path) -> None:
         "SMARTER_OBS_KAFKA_SSL_CA_LOCATION": "",
     }
     props = kafka_properties(["ssl.ca.location=/etc/ca.pem", "sasl.mechanism=PLAIN"], env)
-    assert props == {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN", "sasl.username": "obs",
-                     "sasl.password": "s3cret", "ssl.ca.location": "/etc/ca.pem"}
+    assert props == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": "obs",
+        "sasl.password": "s3cret",
+        "ssl.ca.location": "/etc/ca.pem",
+    }
     assert redact_properties(props)["sasl.password"] == "***"
 
 

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from collectors.redpanda_lag.lag_time import OffsetTimeTable
+from smarter_obs.collectors.redpanda_lag.lag_time import OffsetTimeTable
 
 
 def _produce_history(seed: int, samples: int = 40, interval: float = 15.0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.redpanda_lag import status as st
+from smarter_obs.collectors.redpanda_lag import status as st
 
 RULES = st.Rules(window=5, allowed_lag=0, min_samples=3)
 

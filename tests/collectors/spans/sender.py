@@ -30,8 +30,11 @@ class Recording(OTLPSpanExporter):
 
 def main(endpoint: str, seed: int, count: int, compression: str) -> None:
     memory = InMemorySpanExporter()
-    exporter = Recording(endpoint=endpoint, timeout=10,
-                         compression=Compression.Gzip if compression == "gzip" else Compression.NoCompression)
+    exporter = Recording(
+        endpoint=endpoint,
+        timeout=10,
+        compression=Compression.Gzip if compression == "gzip" else Compression.NoCompression,
+    )
     tp = provider(seed, "mcp-tools", memory)
     tp.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=512, schedule_delay_millis=50))
     emit(tp, seed, count)

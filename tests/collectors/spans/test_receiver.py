@@ -15,7 +15,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from collectors.spans.server import SpanReceiver
+from smarter_obs.collectors.spans.server import SpanReceiver
 from smarter_obs.sinks.clickhouse import ClickHouseSink
 from tests.clickhouse.spanfactory import make_spans
 from tests.clickhouse.test_exporter import stored_rows
@@ -35,9 +35,20 @@ def receiver(clickhouse, chdb_url: str, clickhouse_database: str):
 
 def send_from_other_process(url: str, seed: int, count: int, compression: str) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.collectors.spans.sender", f"{url}/v1/traces", str(seed), str(count),
-         compression],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.collectors.spans.sender",
+            f"{url}/v1/traces",
+            str(seed),
+            str(count),
+            compression,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -71,8 +82,12 @@ def otlp_json(spans) -> dict:
 def test_json_and_gzip_bodies_give_the_same_rows_as_protobuf(receiver: SpanReceiver, clickhouse) -> None:
     spans = make_spans(seed=32, count=300)
     body = gzip.compress(json.dumps(otlp_json(spans)).encode())
-    response = requests.post(f"{receiver.url}/v1/traces", data=body, timeout=10,
-                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    response = requests.post(
+        f"{receiver.url}/v1/traces",
+        data=body,
+        timeout=10,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {}
@@ -86,8 +101,9 @@ def test_json_and_gzip_bodies_give_the_same_rows_as_protobuf(receiver: SpanRecei
 def test_partial_success_reports_rejected_spans(receiver: SpanReceiver, clickhouse) -> None:
     request = encode_spans(make_spans(seed=33, count=20))
     request.resource_spans[0].scope_spans[0].spans[0].trace_id = b"\x01" * 5
-    response = requests.post(f"{receiver.url}/v1/traces", data=request.SerializeToString(), headers=PROTOBUF,
-                             timeout=10)
+    response = requests.post(
+        f"{receiver.url}/v1/traces", data=request.SerializeToString(), headers=PROTOBUF, timeout=10
+    )
     assert response.status_code == 200
     answer = ExportTraceServiceResponse.FromString(response.content)
     assert answer.partial_success.rejected_spans == 1
@@ -96,14 +112,20 @@ def test_partial_success_reports_rejected_spans(receiver: SpanReceiver, clickhou
     assert clickhouse.command("SELECT count() FROM otel_traces") == 19
 
 
-@pytest.mark.parametrize(("headers", "body", "status"), [
-    (PROTOBUF, b"\xff\xff\xff not protobuf", 400),
-    ({"Content-Type": "application/json"}, b"{not json", 400),
-    ({"Content-Type": "application/json"}, b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}',
-     400),
-    ({"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}, b"not gzip", 400),
-    ({"Content-Type": "text/plain"}, b"hello", 415),
-])
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        (PROTOBUF, b"\xff\xff\xff not protobuf", 400),
+        ({"Content-Type": "application/json"}, b"{not json", 400),
+        (
+            {"Content-Type": "application/json"},
+            b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}',
+            400,
+        ),
+        ({"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}, b"not gzip", 400),
+        ({"Content-Type": "text/plain"}, b"hello", 415),
+    ],
+)
 def test_undecodable_requests_get_client_errors(receiver: SpanReceiver, headers, body, status) -> None:
     response = requests.post(f"{receiver.url}/v1/traces", data=body, headers=headers, timeout=10)
     assert response.status_code == status
@@ -117,8 +139,10 @@ def test_clickhouse_down_queues_then_answers_503_with_retry_after(chdb_url: str)
     sink = ClickHouseSink(f"http://user:pw@127.0.0.1:{closed_port()}/otel", timeout=0.5)
     body = encode_spans(make_spans(seed=34, count=300)).SerializeToString()
     with SpanReceiver(sink, port=0, batch_size=100, max_pending=1000, flush_interval=0.05) as receiver:
-        codes = [requests.post(f"{receiver.url}/v1/traces", data=body, headers=PROTOBUF, timeout=10)
-                 for _ in range(5)]
+        codes = [
+            requests.post(f"{receiver.url}/v1/traces", data=body, headers=PROTOBUF, timeout=10)
+            for _ in range(5)
+        ]
         assert [r.status_code for r in codes] == [200, 200, 200, 503, 503]
         assert int(codes[-1].headers["Retry-After"]) >= 1
         assert Status.FromString(codes[-1].content).code == 14  # UNAVAILABLE
@@ -134,8 +158,12 @@ def test_only_tools_keeps_mcp_and_tool_spans(clickhouse, chdb_url: str, clickhou
     spans = make_spans(seed=35, count=400)
     sink = ClickHouseSink(chdb_url, database=clickhouse_database)
     with SpanReceiver(sink, port=0, only_tools=True, flush_interval=0.05) as receiver:
-        response = requests.post(f"{receiver.url}/v1/traces", data=encode_spans(spans).SerializeToString(),
-                                 headers=PROTOBUF, timeout=10)
+        response = requests.post(
+            f"{receiver.url}/v1/traces",
+            data=encode_spans(spans).SerializeToString(),
+            headers=PROTOBUF,
+            timeout=10,
+        )
         assert response.status_code == 200
         assert ExportTraceServiceResponse.FromString(response.content).partial_success.rejected_spans == 0
         assert receiver.batcher.flush(10)
@@ -143,7 +171,8 @@ def test_only_tools_keeps_mcp_and_tool_spans(clickhouse, chdb_url: str, clickhou
     expected = {s.name for s in spans if "mcp.method.name" in s.attributes}
     assert names == expected and "checkout" not in names
     assert clickhouse.command("SELECT count() FROM otel_traces") == sum(
-        1 for s in spans if "mcp.method.name" in s.attributes)
+        1 for s in spans if "mcp.method.name" in s.attributes
+    )
 
 
 def test_health_and_unknown_paths(receiver: SpanReceiver) -> None:
