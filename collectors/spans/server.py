@@ -519,7 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, content_type, headers = refusal.status, kind, refusal.headers
             payload = encode_status(refusal.code, str(refusal), kind)
         except _Vanished:
-            log.debug("client %s disconnected before its request was complete", self.address_string())
+            log.debug("client %s disconnected before its request was complete", _peer(self.client_address))
             self.close_connection = True
             return
         except (ConnectionError, TimeoutError):
