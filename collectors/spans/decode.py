@@ -4,10 +4,11 @@ Follows the OTLP/HTTP specification: ``application/x-protobuf`` or ``application
 enums as integers, 64-bit integers as strings or numbers, unknown fields ignored), optional
 ``Content-Encoding: gzip``; responses use the request's content type.
 
-Decompression is streamed: it stops at the request's inflated-size limit, and every inflated megabyte is
-first reserved from the receiver's budget shared by all requests in flight, so a gzip bomb costs at most
-that limit. :func:`reject_invalid_spans` removes the spans the table cannot hold before they are mapped
-to rows, so one bad span is answered as an OTLP partial success instead of failing a whole insert later.
+Decompression is streamed: it stops at the request's inflated-size limit, and each inflated step is
+reserved from the receiver's budget shared by all requests in flight before it is kept, so a gzip bomb
+costs at most its share of that budget (one whose gzip trailer announces its size costs nothing).
+:func:`reject_invalid_spans` removes the spans the table cannot hold before they are mapped to rows, so
+one bad span is answered as an OTLP partial success instead of failing a whole insert later.
 """
 
 from __future__ import annotations
