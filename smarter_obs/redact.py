@@ -17,6 +17,7 @@ password must not turn ``port 1`` into ``***ort 1`` and so reveal itself by wher
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -28,32 +29,42 @@ MASK = "***"
 #: ordinary words and numbers of a message.
 MIN_BARE_SECRET = 8
 
-_SECRET_NAME = re.compile(
-    r"pass(?:word|wd)?$|pwd$|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|^key$|credential|"
-    r"^auth$|authorization|^sig$|signature",
-    re.IGNORECASE,
-)
-_URL_START = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
-# An authority with userinfo inside free text (no whitespace, no '/' before the '@').
-_TEXT_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/@?#]+)@")
-_TEXT_QUERY_FIELD = re.compile(r"(?P<pre>[?&;](?P<name>[A-Za-z0-9_.\-]+)=)(?P<value>[^&;#\s'\"]*)")
-_TEXT_KV_PASSWORD = re.compile(
-    r"(?P<pre>\b(?:ssl)?password\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'?|(?:[^\s'\"\\]|\\.)+)", re.IGNORECASE
-)
-_QUOTED = re.compile(r"\"([^\"\n]*)\"|'([^'\n]*)'")
-_KV_KEY = re.compile(r"\s*([A-Za-z0-9_]+)\s*=\s*")
-_KV_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*")
-_KV_JUNK = re.compile(r"\S+")
+# Compiled on first use: `import smarter_obs` (every service) must not pay for them.
+_PATTERNS = {
+    "secret_name": (
+        r"pass(?:word|wd)?$|pwd$|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|^key$|credential|"
+        r"^auth$|authorization|^sig$|signature",
+        re.IGNORECASE,
+    ),
+    "url_start": (r"^\s*[A-Za-z][A-Za-z0-9+.-]*://", 0),
+    # an authority with userinfo inside free text (no whitespace, no '/' before the '@')
+    "text_userinfo": (r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/@?#]+)@", 0),
+    "text_query_field": (r"(?P<pre>[?&;](?P<name>[A-Za-z0-9_.\-]+)=)(?P<value>[^&;#\s'\"]*)", 0),
+    "text_kv_password": (
+        r"(?P<pre>\b(?:ssl)?password\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'?|(?:[^\s'\"\\]|\\.)+)",
+        re.IGNORECASE,
+    ),
+    "quoted": (r"\"([^\"\n]*)\"|'([^'\n]*)'", 0),
+    "kv_key": (r"\s*([A-Za-z0-9_]+)\s*=\s*", 0),
+    "kv_value": (r"'(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*", 0),
+    "kv_junk": (r"\S+", 0),
+}
+
+
+@functools.cache
+def _rx(name: str) -> re.Pattern[str]:
+    pattern, flags = _PATTERNS[name]
+    return re.compile(pattern, flags)
 
 
 def is_secret_name(name: str) -> bool:
     """True for setting, field or parameter names whose values are secrets (password, token, api_key …)."""
-    return bool(_SECRET_NAME.search(name.strip()))
+    return bool(_rx("secret_name").search(name.strip()))
 
 
 def _url_spans(url: str) -> list[tuple[int, int]]:
     """Character ranges of ``url`` holding secrets: the userinfo password, secret query values."""
-    match = _URL_START.match(url)
+    match = _rx("url_start").match(url)
     if not match:
         return []
     spans = []
@@ -88,16 +99,16 @@ def _kv_spans(dsn: str) -> list[tuple[int, int]]:
     position = 0
     in_password = False
     while position < len(dsn):
-        key = _KV_KEY.match(dsn, position)
+        key = _rx("kv_key").match(dsn, position)
         if key:
-            value = _KV_VALUE.match(dsn, key.end())
+            value = _rx("kv_value").match(dsn, key.end())
             end = value.end() if value else key.end()
             in_password = is_secret_name(key.group(1)) and end > key.end()
             if in_password:
                 spans.append((key.end(), end))
             position = end
             continue
-        junk = _KV_JUNK.search(dsn, position)
+        junk = _rx("kv_junk").search(dsn, position)
         if junk is None:
             break
         if in_password:
@@ -107,7 +118,7 @@ def _kv_spans(dsn: str) -> list[tuple[int, int]]:
 
 
 def _spans(address: str) -> list[tuple[int, int]]:
-    return _url_spans(address) if _URL_START.match(address) else _kv_spans(address)
+    return _url_spans(address) if _rx("url_start").match(address) else _kv_spans(address)
 
 
 def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -173,18 +184,18 @@ def redact_text(text: str, *, secrets: Iterable[str | None] = (), sources: Itera
             return f"{quote}{MASK}{quote}"
         return match.group(0)
 
-    text = _QUOTED.sub(quoted, text)
+    text = _rx("quoted").sub(quoted, text)
     for secret in sorted(known, key=len, reverse=True):
         if len(secret) >= MIN_BARE_SECRET:
             text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
-    text = _TEXT_USERINFO.sub(_userinfo, text)
-    text = _TEXT_QUERY_FIELD.sub(
+    text = _rx("text_userinfo").sub(_userinfo, text)
+    text = _rx("text_query_field").sub(
         lambda m: (
             m.group("pre") + MASK if m.group("value") and is_secret_name(m.group("name")) else m.group(0)
         ),
         text,
     )
-    return _TEXT_KV_PASSWORD.sub(lambda m: m.group("pre") + MASK, text)
+    return _rx("text_kv_password").sub(lambda m: m.group("pre") + MASK, text)
 
 
 def _userinfo(match: re.Match[str]) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 
 from smarter_obs import settings
-from smarter_obs.cli._options import DURATION, postgres_option
+from smarter_obs.cli._options import DURATION, HttpUrl, postgres_option
 from smarter_obs.errors import ConfigError, SmarterObsError, SourceAuthError
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def read_api_key(env_name: str, key_file: str | None) -> str:
     "--url",
     envvar="SMARTER_OBS_N8N_URL",
     required=True,
+    type=HttpUrl(example="https://n8n.example.com"),
     metavar="URL",
     help="n8n base URL, e.g. https://n8n.example.com. [env: SMARTER_OBS_N8N_URL]",
 )

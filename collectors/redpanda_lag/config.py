@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smarter_obs.addresses import parse_host_port
 from smarter_obs.errors import ConfigError
 
 #: Environment prefix of librdkafka properties.
@@ -161,12 +162,14 @@ def validate_bootstrap(value: str | None) -> str:
         )
     servers = [s.strip() for s in value.split(",") if s.strip()]
     for server in servers:
-        host, sep, port = server.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(
-                f"bootstrap server {server!r} is not HOST:PORT (e.g. localhost:9092)",
-                setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
-            )
+        parse_host_port(
+            server,
+            what="bootstrap server",
+            setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
+            example="localhost:9092",
+            credentials="pass them as -X sasl.username=USER with SMARTER_OBS_KAFKA_SASL_PASSWORD "
+            "(or SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE) and -X sasl.mechanism=…",
+        )
     return ",".join(servers)
 
 

@@ -37,6 +37,26 @@ class Duration(click.ParamType):
 
 DURATION = Duration()
 
+
+class HttpUrl(click.ParamType):
+    """An http(s) URL checked when the command line is read: scheme, host, port, IPv6 brackets."""
+
+    name = "url"
+
+    def __init__(self, example: str = "https://host.example.com") -> None:
+        self.example = example
+
+    def convert(self, value, param, ctx):
+        from smarter_obs.addresses import parse_http_url
+        from smarter_obs.errors import ConfigError
+
+        try:
+            parse_http_url(value, what="URL", example=self.example)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+        return value.strip()
+
+
 clickhouse_option = click.option(
     "--clickhouse",
     "clickhouse_url",

@@ -3,7 +3,8 @@
 URL forms (explicit argument > ``SMARTER_OBS_CLICKHOUSE_URL`` > embedded default):
 
 - ``chdb:///abs/path/to/dir``: embedded ClickHouse (chDB) in this process, data in that directory. The
-  default is ``chdb://<SMARTER_OBS_HOME>/clickhouse`` (``./.smarter-obs/clickhouse``).
+  path is always absolute (``chdb:relative`` and ``chdb://relative/dir`` are rejected, naming the absolute
+  form). The default is ``chdb://<SMARTER_OBS_HOME>/clickhouse`` (``./.smarter-obs/clickhouse``).
 - ``http(s)://user:pass@host:8123/db``: a ClickHouse server; ``/db`` is the default database.
 
 Driver exceptions are translated in exactly one place, :func:`map_errors`: unreachable server, timeouts and
@@ -25,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from smarter_obs import settings
 from smarter_obs.errors import ConfigError, SinkError, SinkUnavailableError
+from smarter_obs.redact import MASK, redact_text, redact_url
 
 if TYPE_CHECKING:  # heavy imports kept lazy
     import pyarrow as pa
@@ -110,7 +112,7 @@ class ClickHouseURL:
     def redacted(self) -> str:
         if self.embedded:
             return f"chdb://{self.path}"
-        auth = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
+        auth = f"{self.username}:{MASK}@" if self.password else (f"{self.username}@" if self.username else "")
         db = f"/{self.database}" if self.database else ""
         return f"{self.scheme}://{auth}{self.host}:{self.port}{db}"
 
@@ -125,11 +127,6 @@ def default_url() -> str:
     return f"chdb://{settings.home() / 'clickhouse'}"
 
 
-def _redact_raw(url: str) -> str:
-    """A raw URL with any ``user:password@`` part masked, for error messages about unparsable URLs."""
-    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
-
-
 def parse_url(url: str | None = None) -> ClickHouseURL:
     """Resolve (argument > env > embedded default) and validate a ClickHouse URL.
 
@@ -137,7 +134,7 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
     """
     raw = settings.resolve(url, settings.SMARTER_OBS_CLICKHOUSE_URL, default=None) or default_url()
     setting = settings.SMARTER_OBS_CLICKHOUSE_URL
-    shown = _redact_raw(raw)
+    shown = redact_url(raw)
     try:
         parts = urlsplit(raw)
     except ValueError as exc:
@@ -151,19 +148,23 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
         )
     if parts.query or parts.fragment:
         raise ConfigError(
-            f"ClickHouse URL {shown!r}: query strings and fragments are not supported", setting=setting
+            f"ClickHouse URL {shown!r}: query strings and fragments are not supported; give the "
+            "credentials and database as http(s)://user:password@host:8123/db",
+            setting=setting,
         )
     if scheme == "chdb":
-        if parts.netloc:
-            raise ConfigError(
-                f"ClickHouse URL {shown!r}: the chdb path must be absolute, as in chdb:///abs/path "
-                f"(three slashes); got host part {parts.netloc!r}",
-                setting=setting,
-            )
-        path = unquote(parts.path)
+        # One rule: chdb:// then an absolute path. A relative one would depend on the working directory
+        # of whoever starts the process (and chdb://dir/x reads like a host).
+        path = unquote(parts.netloc + parts.path)
         if not path or path == "/":
             raise ConfigError(
                 f"ClickHouse URL {shown!r}: chdb needs a data directory, e.g. chdb:///srv/ch", setting=setting
+            )
+        if not parts.path.startswith("/") or parts.netloc:
+            raise ConfigError(
+                f"ClickHouse URL {shown!r}: the chdb data directory must be absolute, as in chdb:///srv/ch "
+                f"(three slashes); for {path!r} here write chdb://{Path(path).expanduser().absolute()}",
+                setting=setting,
             )
         if Path(path).exists() and not Path(path).is_dir():
             raise ConfigError(
@@ -212,11 +213,6 @@ def resolve_database(database: str | None = None, url: ClickHouseURL | None = No
     return validate_identifier(name, "database", setting=settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    text = _redact_raw(text)
-    return text.replace(secret, "***") if secret else text
-
-
 def _is_retryable(exc: BaseException) -> bool:
     code = getattr(exc, "code", None)
     if code in _RETRYABLE_CODES:
@@ -248,7 +244,9 @@ def map_errors(
         secret = url.password if url is not None else None
         where = f" on {url.redacted()}" if url is not None else ""
         target = f" {table}" if table else ""
-        message = _scrub(f"ClickHouse {action}{target}{where} failed: {type(exc).__name__}: {exc}", secret)
+        message = redact_text(
+            f"ClickHouse {action}{target}{where} failed: {type(exc).__name__}: {exc}", secrets=[secret]
+        )
         cls = SinkUnavailableError if _is_retryable(exc) else SinkError
         raise cls(message, table=table, rows=rows) from None
 
