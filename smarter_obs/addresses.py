@@ -57,25 +57,25 @@ def parse_host_port(
     shown = redact_url(f"x://{text}")[4:]
 
     def bad(reason: str) -> ConfigError:
-        return ConfigError(f"{what} {shown!r} {reason}; use HOST:PORT, e.g. {example}", setting=setting)
+        return ConfigError(f"{what} {shown!r} is not HOST:PORT (e.g. {example}): {reason}", setting=setting)
 
     if "@" in text:
-        raise bad(f"holds credentials, which do not belong in an address{credentials and '; ' + credentials}")
+        raise bad(f"credentials do not belong in an address{credentials and '; ' + credentials}")
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or not rest.startswith(":"):
-            raise bad("is not valid: an IPv6 address goes in brackets followed by the port, as in [::1]:9092")
+            raise bad("an IPv6 address goes in brackets followed by the port, as in [::1]:9092")
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise bad(f"is not valid: {host!r} is not an IPv6 address") from None
+            raise bad(f"{host!r} is not an IPv6 address") from None
         port = rest[1:]
     else:
         host, sep, port = text.rpartition(":")
         if not sep or not host:
-            raise bad("has no port")
+            raise bad("the port is missing")
         if not _HOSTNAME.match(host):
-            raise bad(f"is not valid: {host!r} is not a host name or address")
+            raise bad(f"{host!r} is not a host name or address")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise bad("has no valid port (1 to 65535)")
+        raise bad("the port must be a number from 1 to 65535")
     return host, int(port)

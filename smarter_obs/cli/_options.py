@@ -8,12 +8,15 @@ import click
 
 from smarter_obs import settings
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+#: The longest duration any option takes: beyond it waits overflow the platform's timers (and a lag
+#: collector's look-back, 240 intervals, its UInt32 seconds), long before anyone means such a value.
+MAX_DURATION = 30 * 86400.0
 
 
 def parse_duration(text: str) -> float:
-    """``15s``, ``500ms``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
+    """``15s``, ``500ms``, ``2m``, ``1h``, ``1d`` or a bare number of seconds → seconds."""
     match = _DURATION_RE.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a duration; use e.g. 500ms, 15s, 2m or 1h")
@@ -21,7 +24,8 @@ def parse_duration(text: str) -> float:
 
 
 class Duration(click.ParamType):
-    """A duration option (``15s``, ``2m``); the value is seconds as a float, always more than zero."""
+    """A duration option (``15s``, ``2m``); the value is seconds as a float, more than zero and at most
+    :data:`MAX_DURATION`."""
 
     name = "duration"
 
@@ -32,6 +36,8 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
         if seconds <= 0:  # a zero interval would spin the loop, a zero timeout fail every call
             self.fail(f"{value!r} must be more than zero, e.g. 500ms or 15s", param, ctx)
+        if not seconds <= MAX_DURATION:
+            self.fail(f"{value!r} is too long: at most 30d", param, ctx)
         return seconds
 
 

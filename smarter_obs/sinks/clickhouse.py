@@ -268,17 +268,15 @@ def connect(url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Clie
     import clickhouse_connect
 
     if parsed.embedded:
-        Path(parsed.path).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        from smarter_obs.sinks._chdb_dir import check_directory
+
         with _chdb_lock, map_errors("connect", url=parsed):
+            check_directory(parsed.path)  # type: ignore[arg-type]
             try:
                 return clickhouse_connect.get_client(interface="chdb", path=parsed.path)
             except Exception as exc:
                 if "Unable to open the chdb engine" in str(exc):
-                    raise ConfigError(
-                        f"cannot open embedded ClickHouse at {parsed.path}: chDB allows one data directory per "
-                        f"process and another one is already open ({exc})",
-                        setting=settings.SMARTER_OBS_CLICKHOUSE_URL,
-                    ) from None
+                    raise _chdb_open_error(parsed.path, exc) from None  # type: ignore[arg-type]
                 raise
     with map_errors("connect", url=parsed):
         return clickhouse_connect.get_client(
@@ -292,6 +290,26 @@ def connect(url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Clie
             send_receive_timeout=timeout,
             compress=True,
         )
+
+
+_OTHER_PATH = re.compile(r"already initialized with path '([^']*)'")
+
+
+def _chdb_open_error(path: str, exc: Exception) -> ConfigError:
+    """chDB refused ``path`` after the directory checks passed: say why as far as it can be told."""
+    from smarter_obs.sinks._chdb_dir import check_directory
+
+    other = _OTHER_PATH.search(str(exc))
+    if other:
+        message = (
+            f"cannot open embedded ClickHouse at {path}: this process already has {other.group(1)} open and "
+            "chDB allows one data directory per process; use that one, or reach this store through the "
+            "process that owns it"
+        )
+    else:
+        check_directory(path)  # taken meanwhile by another process: that is the message
+        message = f"cannot open embedded ClickHouse at {path}: {' '.join(str(exc).split())}"
+    return ConfigError(message, setting=settings.SMARTER_OBS_CLICKHOUSE_URL)
 
 
 class ClickHouseSink:
@@ -331,6 +349,11 @@ class ClickHouseSink:
             if self._client is None:
                 self._client = connect(self._raw_url, timeout=self.timeout)
             return self._client
+
+    def open(self) -> Self:
+        """Connect now instead of on first use (raises what the first use would)."""
+        self.client  # noqa: B018 - the property connects
+        return self
 
     def _check_open(self) -> None:
         if self._closed:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smarter_obs import settings
-from smarter_obs.errors import SinkError, SinkUnavailableError
+from smarter_obs.errors import ConfigError, SinkError, SinkUnavailableError
 from smarter_obs.redact import redact_dsn, redact_text
 
 if TYPE_CHECKING:  # psycopg is imported lazily: `import smarter_obs` must stay cheap
@@ -66,7 +66,15 @@ def start_embedded(path: str | Path) -> str:
     The server stops when the last process using it exits. Safe to call repeatedly.
     """
     root = Path(path).expanduser().absolute()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the embedded PostgreSQL directory {root}: {exc.strerror}; pass --postgres DSN "
+            f"(or set {settings.SMARTER_OBS_POSTGRES_DSN}), or set {settings.SMARTER_OBS_HOME} to a directory "
+            "you can write",
+            setting=settings.SMARTER_OBS_HOME,
+        ) from None
     pgdata = _pgdata_dir(root)
     with _servers_lock:
         server = _servers.get(pgdata)
@@ -154,8 +162,6 @@ def connect(
     try:
         params = conninfo_to_dict(resolved)
     except psycopg.ProgrammingError as exc:
-        from smarter_obs.errors import ConfigError
-
         raise ConfigError(
             f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc).strip(), resolved)}; "
             "use postgresql://user:password@host:5432/dbname or key=value form",
