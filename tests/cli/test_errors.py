@@ -131,6 +131,64 @@ def test_malformed_bootstrap_address_is_rejected(tmp_path: Path, bootstrap: str)
     assert re.search(r"error: bootstrap server '.*' is not HOST:PORT \(e\.g\. localhost:9092\): ", line)
 
 
+def test_shutdown_timeout_gives_one_count_of_spans_not_written(tmp_path: Path) -> None:
+    import requests
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from tests.clickhouse.spanfactory import make_spans
+
+    url = f"chdb://{tmp_path / 'ch'}"
+    assert smarter_obs("db", "migrate", "--clickhouse", url).returncode == 0
+    # Every insert into otel_traces now takes 0.5 s: the first batch is still being written at the deadline.
+    _clickhouse(
+        url,
+        "CREATE MATERIALIZED VIEW otel.slow_insert ENGINE = Null AS SELECT sleep(0.5) FROM otel.otel_traces",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smarter_obs", "collect", "spans", "--listen", "127.0.0.1:0",
+         "--clickhouse", url, "--no-migrate", "--flush-interval", "10m", "--batch-size", "500",
+         "--shutdown-timeout", "1ms"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        line = process.stderr.readline()
+        while "listening on" not in line:
+            assert line, "the receiver exited"
+            line = process.stderr.readline()
+        endpoint = re.search(r"listening on (http://\S+)", line).group(1)
+        for seed in (5, 6):  # two batches, queued: only the shutdown flush writes them, and it gets 1 ms
+            body = encode_spans(make_spans(seed=seed, count=500)).SerializeToString()
+            response = requests.post(
+                f"{endpoint}/v1/traces",
+                data=body,
+                headers={"Content-Type": "application/x-protobuf"},
+                timeout=30,
+            )
+            assert response.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=60)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    warned = re.findall(r"(\d+) rows not written at shutdown", rest)
+    final = re.search(r"stopped: (\d+) spans written, (\d+) not written, (\d+) rejected", rest)
+    assert final and warned == [final.group(2)], rest  # the warning and the last line say the same
+    assert final.groups() == ("500", "500", "0") and process.returncode == 1, rest
+    assert _clickhouse(url, "SELECT count() FROM otel.otel_traces") == "500"  # "written" is what is stored
+
+
+def _clickhouse(url: str, sql: str) -> str:
+    """Run one statement on a chDB store in a process of its own (this one may hold another store)."""
+    code = (
+        "import sys; from smarter_obs.sinks.clickhouse import connect; "
+        "print(connect(sys.argv[1]).command(sys.argv[2]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, url, sql], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 @pytest.mark.parametrize(
     "command",
     [["db", "migrate", "--only", "postgres"], ["collect", "n8n", "--url", "http://127.0.0.1:1", "--once"]],
