@@ -17,6 +17,7 @@ from pathlib import Path
 
 from smarter_obs.addresses import parse_host_port
 from smarter_obs.errors import ConfigError
+from smarter_obs.redact import MASK
 
 #: Environment prefix of librdkafka properties.
 KAFKA_ENV_PREFIX = "SMARTER_OBS_KAFKA_"
@@ -149,7 +150,7 @@ def is_secret_property(key: str) -> bool:
 
 def redact_properties(props: Mapping[str, str]) -> dict[str, str]:
     """``props`` with secret values masked, for logs."""
-    return {k: ("***" if is_secret_property(k) else v) for k, v in props.items()}
+    return {k: (MASK if is_secret_property(k) else v) for k, v in props.items()}
 
 
 def validate_bootstrap(value: str | None) -> str:
