@@ -117,7 +117,7 @@ def command(
       smarter-obs collect n8n --url http://localhost:5678 --interval 30s \\
           --postgres postgresql://postgres.REF:PASSWORD@aws-0-eu-west-1.pooler.supabase.com:6543/postgres
     """
-    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.collector import N8nCollector
     from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.run import CycleOutcome, StopFlag, install_signal_handlers, run_loop
 
