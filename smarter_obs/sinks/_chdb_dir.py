@@ -22,12 +22,12 @@ __all__ = ["check_directory", "holder"]
 
 _FIX = (
     "pass --clickhouse chdb:///a/directory/you/can/write (or set "
-    f"{settings.SMARTER_OBS_CLICKHOUSE_URL}, or {settings.SMARTER_OBS_HOME} for the default store)"
+    f"{settings.CLICKHOUSE_URL.env}, or {settings.HOME.env} for the default store)"
 )
 
 
 def _error(message: str) -> ConfigError:
-    return ConfigError(message, setting=settings.SMARTER_OBS_CLICKHOUSE_URL)
+    return ConfigError(message, setting=settings.CLICKHOUSE_URL.env)
 
 
 def check_directory(path: str) -> None:

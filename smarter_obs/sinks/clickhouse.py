@@ -132,8 +132,8 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
 
     Raises ConfigError naming the bad part (scheme, path, host, port, database).
     """
-    raw = settings.resolve(url, settings.SMARTER_OBS_CLICKHOUSE_URL, default=None) or default_url()
-    setting = settings.SMARTER_OBS_CLICKHOUSE_URL
+    raw = settings.CLICKHOUSE_URL.get(url) or default_url()
+    setting = settings.CLICKHOUSE_URL.env
     shown = redact_url(raw)
     try:
         parts = urlsplit(raw)
@@ -204,13 +204,8 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
 
 def resolve_database(database: str | None = None, url: ClickHouseURL | None = None) -> str:
     """argument > database in the URL > ``SMARTER_OBS_CLICKHOUSE_DATABASE`` > ``otel``; validated."""
-    name = (
-        database
-        or (url.database if url is not None else None)
-        or settings.env(settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
-        or settings.DEFAULT_CLICKHOUSE_DATABASE
-    )
-    return validate_identifier(name, "database", setting=settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
+    name = database or (url.database if url is not None else None) or settings.CLICKHOUSE_DATABASE.get()
+    return validate_identifier(name, "database", setting=settings.CLICKHOUSE_DATABASE.env)
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -309,7 +304,7 @@ def _chdb_open_error(path: str, exc: Exception) -> ConfigError:
     else:
         check_directory(path)  # taken meanwhile by another process: that is the message
         message = f"cannot open embedded ClickHouse at {path}: {' '.join(str(exc).split())}"
-    return ConfigError(message, setting=settings.SMARTER_OBS_CLICKHOUSE_URL)
+    return ConfigError(message, setting=settings.CLICKHOUSE_URL.env)
 
 
 class ClickHouseSink:
