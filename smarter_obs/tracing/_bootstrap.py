@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.util._decorator import _agnosticcontextmanager
 
 from smarter_obs.tracing._config import TracingConfig, resolve_config
 from smarter_obs.tracing._log import logger, once
+from smarter_obs.tracing._otel_compat import agnosticcontextmanager
 from smarter_obs.tracing._stats import TelemetryStats, combine
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class _ProxyTracer(trace.Tracer):
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._real().start_span(*args, **kwargs)
 
-    @_agnosticcontextmanager
+    @agnosticcontextmanager
     def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
         # Resolved on entry, not when called: ``@tracer.start_as_current_span("x")`` evaluates the call once,
         # at decoration time, and must still follow a later shutdown() + init_tracing().
@@ -252,13 +252,12 @@ class Telemetry:
             return
         from opentelemetry.sdk.resources import Resource
 
+        from smarter_obs.tracing._otel_compat import update_resource
         from smarter_obs.tracing._resource import instance_id, process_attributes
 
         attrs = process_attributes()
         attrs["service.instance.id"] = instance_id(self._config)
-        update = getattr(self._provider, "_update_resource", None)
-        if update is not None:
-            update(Resource(attrs))
+        update_resource(self._provider, Resource(attrs))
         for processor in self._processors:
             processor.stats.reset()
             processor.counting_exporter.after_fork_in_child()
@@ -336,13 +335,14 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
     if names is None:
         return
     from opentelemetry.propagators.composite import CompositePropagator
-    from opentelemetry.util._importlib_metadata import entry_points
+
+    from smarter_obs.tracing._otel_compat import entry_points
 
     propagators, usable = [], []
     for name in names:
         if name == "none":
             continue
-        found = list(entry_points(group="opentelemetry_propagator", name=name))
+        found = entry_points(group="opentelemetry_propagator", name=name)
         if not found:
             once(
                 logging.WARNING,
@@ -549,11 +549,9 @@ def _pin() -> Iterator[None]:
 def _reset_globals() -> None:
     """Shut down and forget everything, including OpenTelemetry's set-once global (tests only)."""
     shutdown(timeout=5.0)
-    from opentelemetry.util._once import Once
-
     from smarter_obs.tracing._log import forget
+    from smarter_obs.tracing._otel_compat import reset_tracer_provider_global
 
-    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
-    trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+    reset_tracer_provider_global()
     _PROXY.set_delegate(None)
     forget()

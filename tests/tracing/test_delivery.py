@@ -86,7 +86,10 @@ def test_failure_reports_repeat_after_the_interval_with_the_count_since_the_last
     assert "1 spans dropped since the last report, 2 in total" in messages[1]
 
 
-def test_a_full_queue_drops_and_counts_instead_of_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_queue_drops_and_counts_instead_of_blocking(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "8")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
@@ -107,6 +110,9 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(monkeypatch: pytest.M
         assert len(receiver.wait_for(8)) == 8
         stats = telemetry.stats()
         assert (stats.spans_exported, stats.spans_dropped, stats.spans_queued) == (8, 22, 0)
+    # One report of ours, not the SDK's "Queue full, dropping Span." per dropped span.
+    assert [r.name for r in caplog.records] == ["smarter_obs.tracing"]
+    assert "queue full; 1 spans dropped" in caplog.records[0].getMessage()
 
 
 _CHILD_SCRIPT = textwrap.dedent(
