@@ -31,16 +31,16 @@ from opentelemetry import trace
 from smarter_obs.tracing._config import TracingConfig, resolve_config
 from smarter_obs.tracing._log import logger, once
 from smarter_obs.tracing._otel_compat import agnosticcontextmanager
-from smarter_obs.tracing._stats import TelemetryStats, combine
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from smarter_obs.tracing._exporters import CountingBatchSpanProcessor
+    from smarter_obs.tracing._stats import TelemetryStats
 
 _lock = threading.RLock()
 _current: Telemetry | None = None
-#: Set by ``smarter_obs.testing``: later ``init_tracing`` calls with another config return the capture quietly.
+#: Set by ``smarter_obs.testing``: ``init_tracing`` with another config then quietly returns the capture.
 _pinned = False
 
 
@@ -184,6 +184,8 @@ class Telemetry:
 
     def stats(self) -> TelemetryStats:
         """Spans exported, dropped and still queued, per exporter and in total (this process only)."""
+        from smarter_obs.tracing._stats import combine
+
         return combine([p.snapshot() for p in self._processors])
 
     def _timeout(self, timeout: float | None) -> float:
@@ -303,15 +305,27 @@ def _child_started(_token: object) -> None:
 
 
 def _register_multiprocessing_flush() -> None:
-    """Flush in multiprocessing children, which exit through ``os._exit`` and so skip ``atexit``."""
-    global _mp_registered
-    if _mp_registered:
-        return
-    import multiprocessing.util as mp_util
+    """Flush in multiprocessing children, which exit through ``os._exit`` and so skip ``atexit``.
 
+    Registered with multiprocessing only once it is imported (a process that never forks through it does
+    not pay for importing it): now if it already is, else right before the next fork.
+    """
+    global _mp_registered
+    mp_util = sys.modules.get("multiprocessing.util")
+    if _mp_registered or mp_util is None:
+        return
     # Runs inside multiprocessing's child bootstrap, after it cleared the finalizers inherited from us.
     mp_util.register_after_fork(_MP_TOKEN, _child_started)
     _mp_registered = True
+
+
+def _before_fork() -> None:
+    if _current is not None:
+        _register_multiprocessing_flush()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork)
 
 
 # --- building -------------------------------------------------------------------------------------------
@@ -346,8 +360,8 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
         if not found:
             once(
                 logging.WARNING,
-                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs opentelemetry-propagator-b3); "
-                "it is skipped",
+                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs "
+                "opentelemetry-propagator-b3); it is skipped",
                 name,
             )
             continue
@@ -385,20 +399,40 @@ def _import_propagate_safely(usable: list[str]) -> None:
 def _build(config: TracingConfig) -> Telemetry:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from smarter_obs.tracing._exporters import (
-        CountingBatchSpanProcessor,
-        CountingExporter,
-        ExporterUnavailable,
-        install_quiet_filter,
-    )
     from smarter_obs.tracing._resource import build_resource
-    from smarter_obs.tracing._stats import DeliveryStats
 
     provider = TracerProvider(
         sampler=_sampler(config),
         resource=build_resource(config),
         shutdown_on_exit=False,  # our own atexit hook flushes with a bounded timeout
     )
+    processors = _add_exporters(provider, config) if config.exporters else []
+    telemetry = Telemetry(config, provider=provider, processors=processors)
+    if not config.exporters:
+        once(
+            logging.INFO,
+            "tracing for %s exports nowhere (no exporter configured: set OTEL_EXPORTER_OTLP_ENDPOINT or "
+            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context "
+            "propagates",
+            config.service_name,
+        )
+    elif processors:
+        logger.info(
+            "tracing for %s exports to %s", config.service_name, ", ".join(p.stats.label for p in processors)
+        )
+    return telemetry
+
+
+def _add_exporters(provider: Any, config: TracingConfig) -> list[CountingBatchSpanProcessor]:
+    """One counting batch processor per exporter that can be built (the others are logged and skipped)."""
+    from smarter_obs.tracing._exporters import (
+        CountingBatchSpanProcessor,
+        CountingExporter,
+        ExporterUnavailable,
+        install_quiet_filter,
+    )
+    from smarter_obs.tracing._stats import DeliveryStats
+
     install_quiet_filter()
     processors = []
     for spec in config.exporters:
@@ -411,19 +445,7 @@ def _build(config: TracingConfig) -> Telemetry:
         processor = CountingBatchSpanProcessor(exporter, config.batch)
         provider.add_span_processor(processor)
         processors.append(processor)
-    telemetry = Telemetry(config, provider=provider, processors=processors)
-    if not config.exporters:
-        once(
-            logging.INFO,
-            "tracing for %s exports nowhere (no exporter configured: set OTEL_EXPORTER_OTLP_ENDPOINT or "
-            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context propagates",
-            config.service_name,
-        )
-    elif processors:
-        logger.info(
-            "tracing for %s exports to %s", config.service_name, ", ".join(p.stats.label for p in processors)
-        )
-    return telemetry
+    return processors
 
 
 def _install_hooks(telemetry: Telemetry) -> None:
@@ -495,9 +517,9 @@ def init_tracing(
             provider = trace.get_tracer_provider()
             once(
                 logging.INFO,
-                "a %s.%s is already installed as the global tracer provider (e.g. by opentelemetry-instrument); "
-                "smarter_obs adopts it: its exporters, sampler and resource are used and init_tracing adds "
-                "nothing to it",
+                "a %s.%s is already installed as the global tracer provider (e.g. by "
+                "opentelemetry-instrument); smarter_obs adopts it: its exporters, sampler and resource are "
+                "used and init_tracing adds nothing to it",
                 type(provider).__module__,
                 type(provider).__qualname__,
             )

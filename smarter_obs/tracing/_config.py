@@ -8,7 +8,6 @@ the documented fallback is used. Two calls that resolve to equal configs are "th
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import sys
@@ -133,7 +132,7 @@ def _first_env(environ: Mapping[str, str], *names: str) -> tuple[str, str] | Non
 
 
 def parse_key_values(text: str, setting: str, *, secret: bool = False) -> list[tuple[str, str]]:
-    """Parse ``k=v,k2=v2`` (percent-decoded). Malformed items are skipped with a warning naming ``setting``."""
+    """Parse ``k=v,k2=v2`` (percent-decoded); a malformed item is skipped with a warning naming setting."""
     pairs: list[tuple[str, str]] = []
     for item in text.split(","):
         if not item.strip():
@@ -313,6 +312,8 @@ def _exporters(
         if name == "none":
             continue
         if name not in EXPORTER_NAMES:
+            import difflib
+
             close = difflib.get_close_matches(name, EXPORTER_NAMES, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             once(
