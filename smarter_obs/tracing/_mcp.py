@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
@@ -177,7 +178,7 @@ def tool_span(
     session_id: str | None = None,
     request_id: str | int | None = None,
     arguments: Any = None,
-) -> _ToolSpan:
+) -> AbstractContextManager[trace.Span]:
     """Trace one MCP tool execution as ``tools/call {tool_name}`` (kind SERVER) and yield the span.
 
     ``arguments`` (any JSON-serializable value, or a string) is recorded as ``gen_ai.tool.call.arguments``
