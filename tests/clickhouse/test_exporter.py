@@ -117,6 +117,7 @@ def test_unreachable_clickhouse_never_raises_and_stays_bounded() -> None:
 
 def test_a_dead_server_gives_one_warning_per_interval_and_no_driver_lines(caplog) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="smarter_obs.exporters.clickhouse")  # whatever earlier tests set
     # (with a timeout under 1 s clickhouse-connect does not retry, so it would not log either)
     exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{closed_port()}", timeout=1.0)
     for seed in (27, 28):

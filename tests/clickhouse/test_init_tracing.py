@@ -109,6 +109,7 @@ def test_a_dead_clickhouse_gives_one_warning_not_a_driver_line_per_retry(
     from tests.clickhouse.test_sink import closed_port
 
     caplog.set_level(logging.WARNING)  # every logger, as a service's root handler sees them
+    caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")  # whatever earlier tests set
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     # The exporter's own retry window (10 s by default) shortened so that several exports fail in 3 s.
     monkeypatch.setitem(
