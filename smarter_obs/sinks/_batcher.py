@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from smarter_obs._throttle import ThrottledLog
 from smarter_obs.errors import SinkUnavailableError
 
 __all__ = ["Batcher", "BatcherStats"]
@@ -75,7 +76,7 @@ class Batcher(Generic[C]):
         self._closed = False
         self._retry_at = 0.0
         self._backoff = self._backoff_min
-        self._last_log = 0.0
+        self._warnings = ThrottledLog(log, _LOG_EVERY)
         self._thread = threading.Thread(target=self._run, name=f"smarter-obs-{name}", daemon=True)
         self._thread.start()
 
@@ -225,9 +226,4 @@ class Batcher(Generic[C]):
         self.stats.pending -= rows
 
     def _warn(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY:
-            self._last_log = now
-            log.warning(message)
-        else:
-            log.debug(message)
+        self._warnings.warning("%s", message)
