@@ -1,11 +1,13 @@
 """Test helpers for services that call ``init_tracing`` (registered as the pytest plugin ``smarter_obs``).
 
-The ``capture_spans`` fixture runs the real ``init_tracing`` pipeline with an in-memory exporter and yields a
-``CapturedSpans``. Its ``as_dicts()`` output is deterministic: trace and span ids become 1, 2, … in order of
-appearance (a parent outside the capture is ``"external"``), timestamps are dropped (order is kept), exception
-stack traces are removed. While the fixture is
-active, ``init_tracing`` calls from the code under test return the capturing handle (quietly, even with another
-configuration). Importing this module is cheap; OpenTelemetry loads when the fixture is used.
+``capture_spans()`` runs the real ``init_tracing`` pipeline with an in-memory exporter and gives a
+``CapturedSpans``, both ways: as a context manager anywhere (``with capture_spans() as spans:``) and, under
+pytest, as the fixture of the same name (``def test_x(capture_spans): ...``). Its ``as_dicts()`` output is
+deterministic: trace and span ids become 1, 2, … in order of appearance (a parent outside the capture is
+``"external"``), timestamps are dropped (order is kept), exception stack traces are removed. While capturing,
+``init_tracing`` calls from the code under test return the capturing handle (quietly, even with another
+configuration). Importing this module is cheap; OpenTelemetry loads when a capture starts, and pytest is
+only needed for the fixture.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -99,8 +99,13 @@ class CapturedSpans:
 
 
 @contextmanager
-def capture(service_name: str = "test-service", **init_kwargs: Any) -> Iterator[CapturedSpans]:
-    """Reset tracing, run ``init_tracing`` with an in-memory exporter, yield ``CapturedSpans``, reset again."""
+def capture_spans(service_name: str = "test-service", **init_kwargs: Any) -> Iterator[CapturedSpans]:
+    """Capture every span finished inside the block through the real ``init_tracing`` pipeline.
+
+    Resets tracing, runs ``init_tracing(service_name, **init_kwargs)`` with an in-memory exporter (and
+    ``sample_ratio=1.0`` unless given), yields the ``CapturedSpans`` and resets tracing again on the way
+    out. Under pytest, the fixture of the same name does this around one test.
+    """
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from smarter_obs.tracing import init_tracing
@@ -117,8 +122,19 @@ def capture(service_name: str = "test-service", **init_kwargs: Any) -> Iterator[
         reset_tracing()
 
 
-@pytest.fixture
-def capture_spans() -> Iterator[CapturedSpans]:
-    """Capture every span the test produces through the real ``init_tracing`` pipeline."""
-    with capture() as captured:
-        yield captured
+#: The earlier name of ``capture_spans`` as a context manager.
+capture = capture_spans
+
+
+try:
+    import pytest
+except ImportError:  # the context manager works without pytest
+    pass
+else:
+    # pytest only looks for fixtures among objects it made: the fixture is a separate object that pytest
+    # registers under the public name, so ``capture_spans`` itself stays an ordinary context manager.
+    @pytest.fixture(name="capture_spans")
+    def _capture_spans_fixture() -> Iterator[CapturedSpans]:
+        """Capture every span the test produces through the real ``init_tracing`` pipeline."""
+        with capture_spans() as captured:
+            yield captured

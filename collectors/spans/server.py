@@ -46,10 +46,10 @@ from smarter_obs.collectors.spans.decode import (
     encode_status,
     reject_invalid_spans,
 )
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks._batcher import Batcher
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
 
 __all__ = [
     "DEFAULT_MAX_BODY",

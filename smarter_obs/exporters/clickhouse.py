@@ -10,12 +10,19 @@ later. A partial batch (the processor drained its queue: quiet periods, ``force_
 everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
 the exporter write what it holds.
 
-A full joined block becomes one Arrow table (see ``smarter_obs.sinks._arrow``) that a background thread
+A full joined block becomes one Arrow table (``SpanColumns.to_arrow`` in ``smarter_obs.collectors.spans.rows``) that a background thread
 inserts while the next batches are mapped (the insert releases the GIL). Memory is bounded: the processor's
 queue plus two blocks of ``max_batch`` spans (the one in flight, ~0.25 KB per span as Arrow plus its IPC
 copy, and the next one, joined at ~0.36 KB per span or waiting as Arrow): ~60 MB at the default, reached
 only while spans arrive faster than one insert of ``max_batch`` per ``max_delay``.
-Retryable failures are retried with exponential backoff until ``timeout`` seconds have passed; then the spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
+Retryable failures are retried with exponential backoff until ``timeout`` seconds have passed; then the
+spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
+
+A ClickHouse server that is down must not flood the service's log: while the exporter writes (on whichever
+thread), the HTTP driver's own per-attempt lines (urllib3's "Retrying …", clickhouse-connect's "Unexpected
+Http Driver Exception") are kept back and the exporter logs one warning per kind of problem per
+``_LOG_EVERY`` seconds (behind ``init_tracing`` that becomes one report per exporter per minute). Its writes
+never create spans of their own (instrumentation is suppressed).
 """
 
 from __future__ import annotations
@@ -27,13 +34,15 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from smarter_obs._throttle import ThrottledLog
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_sdk_spans
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_sdk_spans
+from smarter_obs.tracing._otel_compat import suppress_instrumentation
+from smarter_obs.tracing._quiet import QuietLogs
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -59,6 +68,31 @@ _BACKOFF_START = 0.1
 _BACKOFF_MAX = 5.0
 #: Seconds between two warnings about the same problem.
 _LOG_EVERY = 20.0
+#: The HTTP driver's loggers that speak on every failed attempt (kept back on the exporter's threads).
+DRIVER_LOGGERS = QuietLogs(
+    (
+        "urllib3.connectionpool",
+        "clickhouse_connect.driver._backend.http_sync",
+        "clickhouse_connect.driver.httpclient",
+        "clickhouse_connect.driver.httputil",
+    )
+)
+
+
+class _Writing:
+    """While the exporter writes: no spans from instrumented libraries, no per-attempt driver lines."""
+
+    __slots__ = ("_quiet", "_suppress")
+
+    def __enter__(self) -> None:
+        self._suppress = suppress_instrumentation()
+        self._suppress.__enter__()
+        self._quiet = DRIVER_LOGGERS.quiet()
+        self._quiet.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._quiet.__exit__()
+        self._suppress.__exit__()
 
 
 class ClickHouseSpanExporter(SpanExporter):
@@ -98,7 +132,7 @@ class ClickHouseSpanExporter(SpanExporter):
         self._slot = threading.Condition()
         self._inflight: pa.Table | None = None
         self._inserter: threading.Thread | None = None
-        self._last_warning: dict[str, float] = {}
+        self._log = ThrottledLog(log, _LOG_EVERY)
         #: Spans written to ClickHouse / given up on.
         self.exported = 0
         self.dropped = 0
@@ -117,11 +151,9 @@ class ClickHouseSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         if not spans:
             return SpanExportResult.SUCCESS
-        # The insert may go through instrumented HTTP libraries; never trace our own export.
-        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
         block = None
         try:
-            with self._lock:
+            with _Writing(), self._lock:
                 count = len(spans)
                 block = from_sdk_spans(spans, into=self._pending)
                 # A processor under load sends batches of its maximum size back to back: join a batch when
@@ -157,8 +189,6 @@ class ClickHouseSpanExporter(SpanExporter):
             self.dropped += lost
             self._warn("bug", f"dropped {lost} spans: unexpected {type(exc).__name__}: {exc}")
             return SpanExportResult.FAILURE
-        finally:
-            otel_context.detach(token)
 
     def _submit(self, table: pa.Table) -> None:
         """Hand ``table`` to the inserter thread (after the previous one is written)."""
@@ -177,8 +207,7 @@ class ClickHouseSpanExporter(SpanExporter):
             return self._slot.wait_for(lambda: self._inflight is None, timeout)
 
     def _insert_loop(self) -> None:
-        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
-        try:
+        with _Writing():
             while True:
                 with self._slot:
                     self._slot.wait_for(lambda: self._inflight is not None or self._shutdown.is_set())
@@ -193,8 +222,6 @@ class ClickHouseSpanExporter(SpanExporter):
                 with self._slot:
                     self._inflight = None
                     self._slot.notify_all()
-        finally:
-            otel_context.detach(token)
 
     def _arm_timer(self) -> None:
         self._generation += 1
@@ -203,17 +230,14 @@ class ClickHouseSpanExporter(SpanExporter):
         timer.start()
 
     def _on_timer(self, generation: int) -> None:
-        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            with self._lock:
+            with _Writing(), self._lock:
                 if self._generation == generation and self._pending is not None:
                     block, self._pending = self._pending, None
                     self._wait_idle()
                     self._write(block.to_arrow())
         except Exception as exc:  # noqa: BLE001 - a timer thread has nobody to raise to
             self._warn("bug", f"delayed insert failed: {type(exc).__name__}: {exc}")
-        finally:
-            otel_context.detach(token)
 
     def _write(self, table: pa.Table) -> SpanExportResult:
         """Insert ``table`` (lock held), retrying retryable failures until the timeout."""
@@ -237,12 +261,7 @@ class ClickHouseSpanExporter(SpanExporter):
                 return SpanExportResult.FAILURE
 
     def _warn(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warning.get(kind, -_LOG_EVERY) >= _LOG_EVERY:
-            self._last_warning[kind] = now
-            log.warning("ClickHouseSpanExporter: %s", message)
-        else:
-            log.debug("ClickHouseSpanExporter: %s", message)
+        self._log.warning("ClickHouseSpanExporter: %s", message, key=kind)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Write the joined spans now; True when nothing is left unwritten."""
@@ -255,7 +274,8 @@ class ClickHouseSpanExporter(SpanExporter):
             if self._pending is None:
                 return True
             block, self._pending = self._pending, None
-            return self._write(block.to_arrow()) is SpanExportResult.SUCCESS
+            with _Writing():
+                return self._write(block.to_arrow()) is SpanExportResult.SUCCESS
         finally:
             self._lock.release()
 

@@ -27,20 +27,20 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.util._decorator import _agnosticcontextmanager
 
 from smarter_obs.tracing._config import TracingConfig, resolve_config
 from smarter_obs.tracing._log import logger, once
-from smarter_obs.tracing._stats import TelemetryStats, combine
+from smarter_obs.tracing._otel_compat import agnosticcontextmanager
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from smarter_obs.tracing._exporters import CountingBatchSpanProcessor
+    from smarter_obs.tracing._stats import TelemetryStats
 
 _lock = threading.RLock()
 _current: Telemetry | None = None
-#: Set by ``smarter_obs.testing``: later ``init_tracing`` calls with another config return the capture quietly.
+#: Set by ``smarter_obs.testing``: ``init_tracing`` with another config then quietly returns the capture.
 _pinned = False
 
 
@@ -70,7 +70,7 @@ class _ProxyTracer(trace.Tracer):
     def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
         return self._real().start_span(*args, **kwargs)
 
-    @_agnosticcontextmanager
+    @agnosticcontextmanager
     def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
         # Resolved on entry, not when called: ``@tracer.start_as_current_span("x")`` evaluates the call once,
         # at decoration time, and must still follow a later shutdown() + init_tracing().
@@ -184,6 +184,8 @@ class Telemetry:
 
     def stats(self) -> TelemetryStats:
         """Spans exported, dropped and still queued, per exporter and in total (this process only)."""
+        from smarter_obs.tracing._stats import combine
+
         return combine([p.snapshot() for p in self._processors])
 
     def _timeout(self, timeout: float | None) -> float:
@@ -252,13 +254,12 @@ class Telemetry:
             return
         from opentelemetry.sdk.resources import Resource
 
+        from smarter_obs.tracing._otel_compat import update_resource
         from smarter_obs.tracing._resource import instance_id, process_attributes
 
         attrs = process_attributes()
         attrs["service.instance.id"] = instance_id(self._config)
-        update = getattr(self._provider, "_update_resource", None)
-        if update is not None:
-            update(Resource(attrs))
+        update_resource(self._provider, Resource(attrs))
         for processor in self._processors:
             processor.stats.reset()
             processor.counting_exporter.after_fork_in_child()
@@ -304,15 +305,27 @@ def _child_started(_token: object) -> None:
 
 
 def _register_multiprocessing_flush() -> None:
-    """Flush in multiprocessing children, which exit through ``os._exit`` and so skip ``atexit``."""
-    global _mp_registered
-    if _mp_registered:
-        return
-    import multiprocessing.util as mp_util
+    """Flush in multiprocessing children, which exit through ``os._exit`` and so skip ``atexit``.
 
+    Registered with multiprocessing only once it is imported (a process that never forks through it does
+    not pay for importing it): now if it already is, else right before the next fork.
+    """
+    global _mp_registered
+    mp_util = sys.modules.get("multiprocessing.util")
+    if _mp_registered or mp_util is None:
+        return
     # Runs inside multiprocessing's child bootstrap, after it cleared the finalizers inherited from us.
     mp_util.register_after_fork(_MP_TOKEN, _child_started)
     _mp_registered = True
+
+
+def _before_fork() -> None:
+    if _current is not None:
+        _register_multiprocessing_flush()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork)
 
 
 # --- building -------------------------------------------------------------------------------------------
@@ -336,18 +349,19 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
     if names is None:
         return
     from opentelemetry.propagators.composite import CompositePropagator
-    from opentelemetry.util._importlib_metadata import entry_points
+
+    from smarter_obs.tracing._otel_compat import entry_points
 
     propagators, usable = [], []
     for name in names:
         if name == "none":
             continue
-        found = list(entry_points(group="opentelemetry_propagator", name=name))
+        found = entry_points(group="opentelemetry_propagator", name=name)
         if not found:
             once(
                 logging.WARNING,
-                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs opentelemetry-propagator-b3); "
-                "it is skipped",
+                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs "
+                "opentelemetry-propagator-b3); it is skipped",
                 name,
             )
             continue
@@ -385,20 +399,40 @@ def _import_propagate_safely(usable: list[str]) -> None:
 def _build(config: TracingConfig) -> Telemetry:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from smarter_obs.tracing._exporters import (
-        CountingBatchSpanProcessor,
-        CountingExporter,
-        ExporterUnavailable,
-        install_quiet_filter,
-    )
     from smarter_obs.tracing._resource import build_resource
-    from smarter_obs.tracing._stats import DeliveryStats
 
     provider = TracerProvider(
         sampler=_sampler(config),
         resource=build_resource(config),
         shutdown_on_exit=False,  # our own atexit hook flushes with a bounded timeout
     )
+    processors = _add_exporters(provider, config) if config.exporters else []
+    telemetry = Telemetry(config, provider=provider, processors=processors)
+    if not config.exporters:
+        once(
+            logging.INFO,
+            "tracing for %s exports nowhere (no exporter configured: set OTEL_EXPORTER_OTLP_ENDPOINT or "
+            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context "
+            "propagates",
+            config.service_name,
+        )
+    elif processors:
+        logger.info(
+            "tracing for %s exports to %s", config.service_name, ", ".join(p.stats.label for p in processors)
+        )
+    return telemetry
+
+
+def _add_exporters(provider: Any, config: TracingConfig) -> list[CountingBatchSpanProcessor]:
+    """One counting batch processor per exporter that can be built (the others are logged and skipped)."""
+    from smarter_obs.tracing._exporters import (
+        CountingBatchSpanProcessor,
+        CountingExporter,
+        ExporterUnavailable,
+        install_quiet_filter,
+    )
+    from smarter_obs.tracing._stats import DeliveryStats
+
     install_quiet_filter()
     processors = []
     for spec in config.exporters:
@@ -411,19 +445,7 @@ def _build(config: TracingConfig) -> Telemetry:
         processor = CountingBatchSpanProcessor(exporter, config.batch)
         provider.add_span_processor(processor)
         processors.append(processor)
-    telemetry = Telemetry(config, provider=provider, processors=processors)
-    if not config.exporters:
-        once(
-            logging.INFO,
-            "tracing for %s exports nowhere (no exporter configured: set OTEL_EXPORTER_OTLP_ENDPOINT or "
-            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context propagates",
-            config.service_name,
-        )
-    elif processors:
-        logger.info(
-            "tracing for %s exports to %s", config.service_name, ", ".join(p.stats.label for p in processors)
-        )
-    return telemetry
+    return processors
 
 
 def _install_hooks(telemetry: Telemetry) -> None:
@@ -495,9 +517,9 @@ def init_tracing(
             provider = trace.get_tracer_provider()
             once(
                 logging.INFO,
-                "a %s.%s is already installed as the global tracer provider (e.g. by opentelemetry-instrument); "
-                "smarter_obs adopts it: its exporters, sampler and resource are used and init_tracing adds "
-                "nothing to it",
+                "a %s.%s is already installed as the global tracer provider (e.g. by "
+                "opentelemetry-instrument); smarter_obs adopts it: its exporters, sampler and resource are "
+                "used and init_tracing adds nothing to it",
                 type(provider).__module__,
                 type(provider).__qualname__,
             )
@@ -549,11 +571,9 @@ def _pin() -> Iterator[None]:
 def _reset_globals() -> None:
     """Shut down and forget everything, including OpenTelemetry's set-once global (tests only)."""
     shutdown(timeout=5.0)
-    from opentelemetry.util._once import Once
-
     from smarter_obs.tracing._log import forget
+    from smarter_obs.tracing._otel_compat import reset_tracer_provider_global
 
-    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
-    trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+    reset_tracer_provider_global()
     _PROXY.set_delegate(None)
     forget()

@@ -1,4 +1,4 @@
-"""Exporter registry (name -> factory) and the counting, quiet, fork-aware batch pipeline around each exporter.
+"""Exporter registry (name -> factory) and the counting, quiet, fork-aware batch pipeline around exporters.
 
 Each exporter gets its own bounded ``BatchSpanProcessor``: the application thread only appends to a deque
 (drops are counted when it is full), the worker thread exports. The exporter is wrapped so that
@@ -19,14 +19,22 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from smarter_obs.tracing._config import BatchSettings, ExporterSpec
 from smarter_obs.tracing._log import once
+from smarter_obs.tracing._otel_compat import (
+    SDK_BATCH_LOGGER,
+    batch_queue,
+    batch_shut_down,
+    batch_shutdown,
+    hook_batch_drops,
+)
+from smarter_obs.tracing._quiet import QuietLogs
 from smarter_obs.tracing._stats import DeliveryStats, ExporterStats
 
 #: Loggers of the SDK's export path whose WARNING/ERROR lines we replace with our throttled report.
@@ -35,64 +43,39 @@ QUIETED_LOGGERS = (
     "opentelemetry.exporter.otlp.common.http",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
-    "opentelemetry.sdk._shared_internal",
+    SDK_BATCH_LOGGER,
     "opentelemetry.sdk.trace.export",
     "smarter_obs.exporters.clickhouse",
 )
 
-_quiet = threading.local()
+#: Export-path logs on the exporting thread, kept back while ``CountingExporter`` exports.
+EXPORT_PATH = QuietLogs(QUIETED_LOGGERS)
+#: The SDK's own line for a span refused by a full queue (logged on the application thread).
+_QUEUE_FULL = "Queue full, dropping %s."
+_processors: weakref.WeakSet[CountingBatchSpanProcessor] = weakref.WeakSet()
 
 
-class _QuietFilter(logging.Filter):
-    """Swallow export-path warnings raised while our wrapper is active on this thread; keep the last one."""
+class _QueueFullFilter(logging.Filter):
+    """Drop the SDK's per-span "Queue full" line when one of our queues is full: we count and report it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(_quiet, "active", False) or record.levelno < logging.WARNING:
+        if record.msg != _QUEUE_FULL:
             return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record must not break export  # noqa: BLE001
-            message = str(record.msg)
-        messages = getattr(_quiet, "messages", None)
-        if messages is not None and len(messages) < 20:
-            messages.append(message)
-        return False
+        return not any(p.queue_full() for p in list(_processors))
 
 
-_filter_installed = False
-_filter_lock = threading.Lock()
+_filters_installed = False
+_filters_lock = threading.Lock()
 
 
 def install_quiet_filter() -> None:
-    global _filter_installed
-    with _filter_lock:
-        if _filter_installed:
+    global _filters_installed
+    with _filters_lock:
+        if _filters_installed:
             return
-        quiet = _QuietFilter()
-        for name in QUIETED_LOGGERS:
-            logging.getLogger(name).addFilter(quiet)
-        _filter_installed = True
-
-
-class _Quiet:
-    """Context manager: SDK export-path logs on this thread are captured instead of emitted."""
-
-    def __enter__(self) -> _Quiet:
-        self._previous = getattr(_quiet, "active", False), getattr(_quiet, "messages", None)
-        _quiet.active = True
-        _quiet.messages = self.messages = []
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _quiet.active, _quiet.messages = self._previous
-
-    @property
-    def reason(self) -> str | None:
-        """The first swallowed message (usually the cause) and the last one (the outcome)."""
-        if not self.messages:
-            return None
-        first, last = self.messages[0][:300], self.messages[-1][:300]
-        return first if first == last else f"{first} … {last}"
+        EXPORT_PATH.install()
+        logging.getLogger(SDK_BATCH_LOGGER).addFilter(_QueueFullFilter())
+        _filters_installed = True
 
 
 # --- registry -------------------------------------------------------------------------------------------
@@ -191,7 +174,7 @@ class CountingExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         count = len(spans)
         reason: str | None = None
-        with _Quiet() as quiet:
+        with EXPORT_PATH.quiet() as quiet:
             try:
                 result = self._exporter().export(spans)
             except Exception as exc:  # noqa: BLE001
@@ -208,7 +191,7 @@ class CountingExporter(SpanExporter):
         if self._parents_copy():
             return
         inner = self._inner
-        with _Quiet():
+        with EXPORT_PATH.quiet():
             try:
                 if "timeout_millis" in inspect.signature(inner.shutdown).parameters:
                     inner.shutdown(timeout_millis=timeout_millis)  # type: ignore[call-arg]
@@ -227,7 +210,11 @@ class CountingExporter(SpanExporter):
 
 
 class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """``BatchSpanProcessor`` that counts queue-full drops and spans left behind at shutdown."""
+    """``BatchSpanProcessor`` that counts queue-full drops and spans left behind at shutdown.
+
+    Ending a span costs exactly what it costs the SDK's own processor (its ``on_end`` is not overridden):
+    refused spans are counted through the SDK's drop callback (see ``_otel_compat.hook_batch_drops``).
+    """
 
     def __init__(self, exporter: CountingExporter, batch: BatchSettings) -> None:
         super().__init__(
@@ -241,41 +228,47 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         self.stats = exporter.stats
         self._max_queue = batch.max_queue_size
         self._default_timeout_ms = batch.export_timeout_ms
+        if not hook_batch_drops(self, self._dropped):
+            self.on_end = self._counting_on_end  # type: ignore[method-assign]
+        _processors.add(self)
 
-    def _queue(self) -> Any:
-        return getattr(self._batch_processor, "_queue", None)
+    def _dropped(self, count: int, reason: str) -> None:
+        if reason == "already_shutdown":
+            self.stats.dropped_at_shutdown(count)
+        else:
+            self.stats.queue_full(count)
 
-    def queued(self) -> int:
-        queue = self._queue()
-        return len(queue) if queue is not None else 0
-
-    def on_end(self, span: ReadableSpan) -> None:
+    def _counting_on_end(self, span: ReadableSpan) -> None:
+        """Counting in ``on_end`` itself, for an SDK without the drop callback."""
         if not (span.context and span.context.trace_flags.sampled):
             return
-        if getattr(self._batch_processor, "_shutdown", False):
+        if batch_shut_down(self):
             self.stats.dropped_at_shutdown(1)
             return
-        queue = self._queue()
-        if queue is not None and len(queue) >= self._max_queue:
+        if self.queue_full():
             self.stats.queue_full(1)
-            with _Quiet():
-                self._batch_processor.emit(span)
-            return
-        self._batch_processor.emit(span)
+        super().on_end(span)
+
+    def queued(self) -> int:
+        queue = batch_queue(self)
+        return len(queue) if queue is not None else 0
+
+    def queue_full(self) -> bool:
+        return self.queued() >= self._max_queue
 
     def force_flush(self, timeout_millis: int | None = None) -> bool:
         # The SDK's processor exports its queue but never asks the exporter to flush; exporters that
         # join batches (ClickHouse) would keep the last full batch back for up to their linger time.
         timeout = self._default_timeout_ms if timeout_millis is None else max(0, int(timeout_millis))
         deadline = time.monotonic() + timeout / 1000
-        flushed = self._batch_processor.force_flush(timeout_millis=timeout)
+        flushed = super().force_flush(timeout_millis=timeout)
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
         return self.counting_exporter.force_flush(remaining) and bool(flushed)
 
     def shutdown(self, timeout_millis: float | None = None) -> None:  # type: ignore[override]
         timeout = self._default_timeout_ms if timeout_millis is None else max(0.0, timeout_millis)
-        self._batch_processor.shutdown(timeout_millis=timeout)
-        queue = self._queue()
+        batch_shutdown(self, timeout_millis=timeout)
+        queue = batch_queue(self)
         if queue:
             left = len(queue)
             queue.clear()

@@ -8,9 +8,9 @@ since the previous report. A recovery is logged once at INFO.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
+from smarter_obs._throttle import Throttle
 from smarter_obs.tracing._log import logger, redact
 
 #: Minimum seconds between two failure reports of one exporter.
@@ -57,7 +57,7 @@ class DeliveryStats:
         self.failed_exports = 0
         self.last_error: str | None = None
         self._unreported = 0
-        self._last_report = float("-inf")
+        self._throttle = Throttle(self._interval)
         self._failing = False
 
     def exported_ok(self, count: int) -> None:
@@ -90,12 +90,10 @@ class DeliveryStats:
         self._note_drop(count, "not exported before shutdown")
 
     def _note_drop(self, count: int, reason: str | None = None) -> None:
-        now = time.monotonic()
         with self._lock:
             self._unreported += count
-            if now - self._last_report < self._interval:
+            if not self._throttle.ready():
                 return
-            self._last_report = now
             unreported, self._unreported = self._unreported, 0
             total, reason = self.dropped, reason or self.last_error
         logger.warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
@@ -112,6 +113,26 @@ def test_unreachable_clickhouse_never_raises_and_stays_bounded() -> None:
     # the exporter only ever held the batch it was exporting; the processor's bounded queue dropped the rest
     assert 0 < exporter.dropped <= 2000
     assert exporter.export(make_spans(25, 3)) is SpanExportResult.FAILURE  # after shutdown: no raise
+
+
+def test_a_dead_server_gives_one_warning_per_interval_and_no_driver_lines(caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="smarter_obs.exporters.clickhouse")  # whatever earlier tests set
+    # (with a timeout under 1 s clickhouse-connect does not retry, so it would not log either)
+    exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{closed_port()}", timeout=1.0)
+    for seed in (27, 28):
+        assert exporter.export(make_spans(seed, 3)) is SpanExportResult.FAILURE
+    exporter.shutdown()
+    loud = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [name for name, _ in loud] == ["smarter_obs.exporters.clickhouse"], loud
+    assert "dropped 3 spans, ClickHouse unavailable" in loud[0][1]
+    later = [
+        r
+        for r in caplog.records
+        if r.name == "smarter_obs.exporters.clickhouse" and r.levelno == logging.DEBUG
+    ]
+    assert len(later) == 1  # the same problem again within 20 s: DEBUG only
+    assert exporter.dropped == 6
 
 
 def test_a_single_export_gives_up_within_its_timeout() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +97,44 @@ def test_force_flush_writes_a_burst_that_ends_on_a_full_batch(
     call_tools(128)  # 256 spans = two full batches back to back: the second is joined, held back
     assert telemetry.force_flush(10)
     assert clickhouse.query("SELECT count() FROM otel_traces").result_rows == [(256,)]
+
+
+def test_a_dead_clickhouse_gives_one_warning_not_a_driver_line_per_retry(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 10: with ClickHouse down, urllib3 and clickhouse-connect logged on every retry (12 lines in 3 s)
+    # although the docs promise one warning per exporter per 60 s.
+    from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
+    from smarter_obs.tracing import _exporters
+    from tests.clickhouse.test_sink import closed_port
+
+    caplog.set_level(logging.WARNING)  # every logger, as a service's root handler sees them
+    caplog.set_level(logging.WARNING, logger="smarter_obs.tracing")  # whatever earlier tests set
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    # The exporter's own retry window (10 s by default) shortened so that several exports fail in 3 s.
+    monkeypatch.setitem(
+        _exporters.REGISTRY, "clickhouse", lambda spec: ClickHouseSpanExporter(spec.endpoint, timeout=1.0)
+    )
+    url = f"http://user:s3cret@127.0.0.1:{closed_port()}/otel"
+    telemetry = smarter_obs.init_tracing("svc", exporter="clickhouse", endpoint=url)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        call_tools(1)
+        time.sleep(0.05)
+    telemetry.force_flush(timeout=5)
+    stats = telemetry.stats()
+    assert stats.exporters[0].failed_exports >= 2  # the driver failed again and again …
+    records = [(r.name, r.getMessage()) for r in caplog.records]
+    assert [name for name, _ in records] == ["smarter_obs.tracing"], records  # … and one line says so
+    assert "ClickHouse unavailable" in records[0][1] and "spans dropped" in records[0][1]
+    assert "s3cret" not in records[0][1]
+
+
+def test_the_service_s_own_http_warnings_are_not_swallowed(caplog: pytest.LogCaptureFixture) -> None:
+    # Only the exporter's threads are kept quiet: the service's own urllib3 lines still reach its log.
+    from smarter_obs.exporters.clickhouse import DRIVER_LOGGERS
+
+    caplog.set_level(logging.WARNING)
+    DRIVER_LOGGERS.install()
+    logging.getLogger("urllib3.connectionpool").warning("Retrying after connection broken")
+    assert [r.name for r in caplog.records] == ["urllib3.connectionpool"]

@@ -86,7 +86,10 @@ def test_failure_reports_repeat_after_the_interval_with_the_count_since_the_last
     assert "1 spans dropped since the last report, 2 in total" in messages[1]
 
 
-def test_a_full_queue_drops_and_counts_instead_of_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_queue_drops_and_counts_instead_of_blocking(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "8")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
@@ -107,6 +110,9 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(monkeypatch: pytest.M
         assert len(receiver.wait_for(8)) == 8
         stats = telemetry.stats()
         assert (stats.spans_exported, stats.spans_dropped, stats.spans_queued) == (8, 22, 0)
+    # One report of ours, not the SDK's "Queue full, dropping Span." per dropped span.
+    assert [r.name for r in caplog.records] == ["smarter_obs.tracing"]
+    assert "queue full; 1 spans dropped" in caplog.records[0].getMessage()
 
 
 _CHILD_SCRIPT = textwrap.dedent(
@@ -166,6 +172,43 @@ def test_exit_with_a_dead_backend_is_bounded() -> None:
         )
     assert result.returncode == 0, result.stderr.decode()
     assert time.monotonic() - started < 15
+
+
+_LATE_MULTIPROCESSING_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import smarter_obs
+    smarter_obs.init_tracing("late-mp", endpoint=sys.argv[1])
+    assert "multiprocessing" not in sys.modules  # init_tracing does not import it
+    import multiprocessing
+
+    def work():
+        from opentelemetry import trace
+        with trace.get_tracer("child").start_as_current_span("child work"):
+            pass  # not flushed here: the child leaves through os._exit
+
+    child = multiprocessing.get_context("fork").Process(target=work)
+    child.start()
+    child.join(30)
+    sys.exit(child.exitcode)
+    """
+)
+
+
+def test_a_multiprocessing_child_flushes_even_if_multiprocessing_was_imported_after_init() -> None:
+    with OtlpReceiver() as receiver:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env["OTEL_BSP_SCHEDULE_DELAY"] = "60000"  # only the child's exit flush can deliver its span
+        result = subprocess.run(
+            [sys.executable, "-c", _LATE_MULTIPROCESSING_SCRIPT, receiver.url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert [s.name for s in receiver.wait_for(1, timeout=10)] == ["child work"]
 
 
 def _child_work(url_queue: multiprocessing.Queue) -> None:

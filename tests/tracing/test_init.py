@@ -203,6 +203,40 @@ def test_an_object_that_is_not_an_exporter_is_skipped_with_a_warning(
     assert "is not a SpanExporter" in caplog.text
 
 
+def test_exporting_spans_serializes_the_resource_once_not_per_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The OTLP encoders group spans by resource and Resource.__hash__ dumps every attribute to JSON: per
+    # span that cost more than a bare SDK resource (which has fewer attributes) does.
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk import resources
+
+    from smarter_obs.tracing._otel_compat import update_resource
+
+    memory = InMemorySpanExporter()
+    telemetry = smarter_obs.init_tracing("svc", exporter=memory)
+
+    def spans() -> list:
+        memory.clear()
+        for _ in range(50):
+            with telemetry.tracer("t").start_as_current_span("x"):
+                pass
+        telemetry.force_flush()
+        return list(memory.get_finished_spans())
+
+    dumps: list[int] = []
+    real_dumps = resources.dumps
+    monkeypatch.setattr(resources, "dumps", lambda *a, **k: dumps.append(1) or real_dumps(*a, **k))
+    batch = spans()
+    encode_spans(batch)
+    encode_spans(batch)
+    assert len(dumps) == 1
+    # After a fork the SDK (and smarter-obs) merge the child's process attributes into the resource.
+    update_resource(telemetry.provider, resources.Resource({"process.pid": 1}))
+    batch = spans()
+    assert batch[0].resource.attributes["process.pid"] == 1
+    encode_spans(batch)
+    assert len(dumps) == 2
+
+
 def test_spans_ended_after_shutdown_are_counted_not_logged_per_span(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     memory = InMemorySpanExporter()

@@ -1,13 +1,21 @@
-"""MCP tool spans: semantic conventions, errors, opt-in arguments, no duplicate SERVER spans (real mcp SDK)."""
+"""MCP tool spans: semantic conventions, errors, opt-in arguments, no duplicate SERVER spans (real mcp SDK),
+and a per-call cost no higher than the bare SDK's."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
+from collections.abc import Callable
 
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import smarter_obs
 from smarter_obs.testing import CapturedSpans
@@ -167,3 +175,153 @@ def test_real_mcp_server_and_client_give_exactly_one_server_span_per_tool_call(
     # exception (class name in the exception event) on that same span before the SDK converted it.
     assert calls[2]["status"] == "ERROR" and stock_missing["error.type"] == "tool_error"
     assert [e["attributes"]["exception.type"] for e in calls[2]["events"]] == ["LookupError"]
+
+
+class _NullExporter(SpanExporter):
+    def export(self, spans: object) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _calls_made(fn: Callable[..., object], *args: object) -> int:
+    """Python and C function calls made by one ``fn(*args)`` on this thread (after a warm-up call)."""
+    fn(*args)
+    calls = [0]
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event in ("call", "c_call"):
+            calls[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        fn(*args)
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+def test_a_traced_tool_call_does_no_more_work_than_the_bare_sdk() -> None:
+    # The hot path of every tool call: a count of function calls is a deterministic measure of its cost
+    # (bench/bench_tracing.py measures the time). The bare SDK: TracerProvider + BatchSpanProcessor,
+    # span `tools/call t`, kind SERVER, the three MCP attributes.
+    bare_provider = TracerProvider()
+    bare_provider.add_span_processor(BatchSpanProcessor(_NullExporter(), schedule_delay_millis=60_000))
+    tracer = bare_provider.get_tracer("bare")
+
+    def bare_tool(value: int) -> int:
+        with tracer.start_as_current_span(
+            "tools/call t",
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "mcp.method.name": "tools/call",
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "t",
+            },
+        ):
+            return value
+
+    smarter_obs.init_tracing("svc", exporter=_NullExporter())
+
+    @smarter_obs.traced_tool(name="t")
+    def tool(value: int) -> int:
+        return value
+
+    bare = _calls_made(bare_tool, 1)
+    assert _calls_made(tool, 1) <= bare
+    assert _calls_made(lambda: tool(value=1)) <= bare + 1  # + the lambda
+    bare_provider.shutdown()
+
+
+def test_the_signature_is_bound_per_call_only_for_tools_that_record_arguments(
+    capture_spans: CapturedSpans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binds = []
+    real_bind = inspect.Signature.bind_partial
+    monkeypatch.setattr(
+        inspect.Signature, "bind_partial", lambda *a, **k: binds.append(1) or real_bind(*a, **k)
+    )
+
+    @smarter_obs.traced_tool
+    def plain(query: str, limit: int = 5) -> str:
+        return query
+
+    @smarter_obs.traced_tool(record_arguments=True)
+    def logged(query: str, limit: int = 5) -> str:
+        return query
+
+    plain("a", 2)
+    assert binds == []
+    logged("b", 3)
+    assert binds == [1]
+    assert (
+        capture_spans.as_dicts()[1]["attributes"]["gen_ai.tool.call.arguments"]
+        == '{"limit": 3, "query": "b"}'
+    )
+
+
+class _FakeContext:
+    """Stands for the mcp SDK's ``Context`` (recognised by class name and an ``mcp.`` module)."""
+
+    def __init__(self, request_id: int, session: str) -> None:
+        self.request_id = request_id
+        self.headers = {"mcp-session-id": session}
+
+
+_FakeContext.__name__ = _FakeContext.__qualname__ = "Context"
+_FakeContext.__module__ = "mcp.server.fake"
+
+
+def test_the_mcp_context_is_found_by_its_annotation_passed_by_keyword_or_position(
+    capture_spans: CapturedSpans,
+) -> None:
+    @smarter_obs.traced_tool
+    def by_string_annotation(sku: str, ctx: Context) -> str:  # a string: this module defers annotations
+        return sku
+
+    def resolved(sku: str, ctx: _FakeContext | None = None) -> str:
+        return sku
+
+    resolved.__annotations__["ctx"] = _FakeContext | None  # an evaluated annotation, not a string
+    by_real_annotation = smarter_obs.traced_tool(resolved)
+
+    @smarter_obs.traced_tool
+    def without_context(sku: str, other: object = None) -> str:
+        return sku
+
+    by_string_annotation("a", _FakeContext(1, "s-1"))
+    by_string_annotation(sku="b", ctx=_FakeContext(2, "s-2"))
+    by_real_annotation("c", _FakeContext(3, "s-3"))
+    by_real_annotation("d")
+    without_context("e", _FakeContext(5, "s-5"))  # not declared as the Context: not looked at
+    ids = [
+        (s["attributes"].get("jsonrpc.request.id"), s["attributes"].get("mcp.session.id"))
+        for s in capture_spans.as_dicts()
+    ]
+    assert ids == [("1", "s-1"), ("2", "s-2"), ("3", "s-3"), (None, None), (None, None)]
+
+
+def test_tools_decorated_before_init_tracing_follow_each_later_init() -> None:
+    @smarter_obs.traced_tool(name="early")
+    def early() -> str:
+        return "ok"
+
+    assert early() == "ok"  # no tracing yet: nothing recorded, nothing fails
+    first, second = InMemorySpanExporter(), InMemorySpanExporter()
+    smarter_obs.init_tracing("a", exporter=first)
+    early()
+    smarter_obs.shutdown()
+    telemetry = smarter_obs.init_tracing("b", exporter=second)
+    early()
+    telemetry.force_flush()
+    assert [s.resource.attributes["service.name"] for s in first.get_finished_spans()] == ["a"]
+    assert [s.resource.attributes["service.name"] for s in second.get_finished_spans()] == ["b"]
+
+
+def test_tool_span_outside_any_init_changes_no_context() -> None:
+    incoming = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(1, 2, is_remote=True)))
+    token = otel_context.attach(incoming)
+    try:
+        with smarter_obs.tool_span("lookup") as span:
+            assert not span.is_recording()
+            assert trace.get_current_span().get_span_context().span_id == 2  # the caller's parent stays
+    finally:
+        otel_context.detach(token)

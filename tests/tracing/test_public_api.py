@@ -84,3 +84,11 @@ def test_init_tracing_loads_the_sdk_but_no_driver_or_cli() -> None:
     modules = _imported_modules("import smarter_obs; smarter_obs.init_tracing('x')")
     assert "opentelemetry.sdk.trace" in modules
     assert not [m for m in modules if m.startswith(HEAVY[1:])]
+
+
+def test_init_tracing_imports_nothing_beyond_the_sdk_but_smarter_obs_itself() -> None:
+    # import smarter_obs + init_tracing() must cost about what importing the SDK costs (issue 9: ≤ 1.3×,
+    # measured by bench/bench_tracing.py): no exporter machinery, no multiprocessing, no difflib.
+    ours = _imported_modules("import smarter_obs; smarter_obs.init_tracing('x')")
+    bare = _imported_modules("import opentelemetry.sdk.trace")
+    assert sorted(m for m in ours - bare if not m.startswith("smarter_obs")) == []

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry import trace
 
 import smarter_obs
-from smarter_obs.testing import CapturedSpans, capture
+from smarter_obs.testing import CapturedSpans, capture, capture_spans
 
 
 def _work() -> None:
@@ -89,3 +89,34 @@ def test_a_parent_from_an_incoming_traceparent_shows_as_external(capture_spans: 
     with trace.get_tracer("t").start_as_current_span("handler", context=incoming):
         pass
     assert [(s["trace"], s["parent"]) for s in capture_spans.as_dicts()] == [(1, "external")]
+
+
+def test_capture_spans_is_also_a_context_manager() -> None:
+    with capture_spans() as spans:
+        with smarter_obs.tool_span("ping"):
+            pass
+        assert spans.names() == ["tools/call ping"]
+    with capture_spans("other-service") as spans:
+        _work()
+        assert [s["resource"]["service.name"] for s in spans.as_dicts(resource=True)] == ["other-service"] * 3
+
+
+def test_capture_spans_works_without_pytest(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["pytest"] = None  # as in a process where pytest is not installed
+        import smarter_obs
+        from smarter_obs.testing import capture_spans
+
+        with capture_spans() as spans:
+            with smarter_obs.tool_span("ping"):
+                pass
+            print(spans.names())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['tools/call ping']"

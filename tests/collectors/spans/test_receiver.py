@@ -98,7 +98,7 @@ def test_json_and_gzip_bodies_give_the_same_rows_as_protobuf(receiver: SpanRecei
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {}
     assert receiver.batcher.flush(10)
-    from smarter_obs.sinks.otel_traces import from_otlp
+    from smarter_obs.collectors.spans.rows import from_otlp
 
     expected = by_span_id(from_otlp(encode_spans(spans))[0].rows())
     assert stored_rows(clickhouse) == expected
@@ -324,8 +324,8 @@ def test_a_store_that_refuses_every_write_keeps_the_spans_for_retry(
 
 def test_splitting_a_block_keeps_every_row_whole() -> None:
     """Halving a refused block, down to single rows, neither loses nor mixes up a column."""
+    from smarter_obs.collectors.spans.rows import from_otlp
     from smarter_obs.collectors.spans.server import split_spans
-    from smarter_obs.sinks.otel_traces import from_otlp
 
     spans = [
         *make_spans(seed=43, count=60),
