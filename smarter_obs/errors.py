@@ -41,12 +41,15 @@ class ConfigError(SmarterObsError, ValueError):
 
 
 class SinkError(SmarterObsError):
-    """A store failed an operation."""
+    """A store failed an operation; ``code`` is the store's own error code when it gave one."""
 
-    def __init__(self, message: str, *, table: str | None = None, rows: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, table: str | None = None, rows: int | None = None, code: int | None = None
+    ) -> None:
         super().__init__(message)
         self.table = table
         self.rows = rows
+        self.code = code
 
 
 class SinkUnavailableError(SinkError):

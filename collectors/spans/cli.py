@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from smarter_obs import settings
 from smarter_obs.cli._options import DURATION, clickhouse_option, setting_option
+from smarter_obs.collectors.spans import server
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 1 << 10, "mb": 10**6, "mib": 1 << 20, "gb": 10**9, "gib": 1 << 30}
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: ``1048576``, ``512KiB``, ``32MiB``, ``1GB``; more than zero."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            size = value
+        else:
+            match = _SIZE_RE.match(value)
+            if not match:
+                self.fail(f"{value!r} is not a size; use e.g. 512KiB, 32MiB or 1GB", param, ctx)
+            size = int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+        if size <= 0:
+            self.fail(f"{value!r} must be more than zero", param, ctx)
+        return size
+
+
+SIZE = ByteSize()
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g}MiB"
 
 
 def _parse_listen(value: str) -> tuple[str, int]:
@@ -61,6 +92,44 @@ def _parse_listen(value: str) -> tuple[str, int]:
     help="Time allowed on SIGTERM to write the queued spans.",
 )
 @click.option(
+    "--max-body",
+    type=SIZE,
+    default=_mib(server.DEFAULT_MAX_BODY),
+    show_default=True,
+    help="Largest request body on the wire, compressed or not (413 beyond).",
+)
+@click.option(
+    "--max-inflated",
+    type=SIZE,
+    default=_mib(server.DEFAULT_MAX_INFLATED),
+    show_default=True,
+    help="Largest request body once gzip-inflated; decompression stops there (413).",
+)
+@click.option(
+    "--max-inflight",
+    type=SIZE,
+    default=_mib(server.DEFAULT_MAX_INFLIGHT),
+    show_default=True,
+    help="Request bodies (compressed and inflated) all requests in flight may hold at once; beyond, "
+    "senders get 503 + Retry-After. Bounds the memory hostile or huge requests can take.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=server.DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    help="Concurrent connections (one thread each, idle keep-alive ones included); beyond, new "
+    "connections get 503 + Retry-After at once.",
+)
+@click.option(
+    "--read-timeout",
+    type=DURATION,
+    default=f"{server.DEFAULT_READ_TIMEOUT:g}s",
+    show_default=True,
+    help="Longest wait for the next bytes of a request, or for the next request on a kept-alive "
+    "connection; then the connection is closed.",
+)
+@click.option(
     "--migrate/--no-migrate",
     default=None,
     help="Apply schema migrations at start. [default: on for embedded chdb://, off for servers]",
@@ -76,6 +145,11 @@ def command(
     flush_interval: float,
     max_queue: int,
     shutdown_timeout: float,
+    max_body: int,
+    max_inflated: int,
+    max_inflight: int,
+    max_connections: int,
+    read_timeout: float,
     migrate: bool | None,
 ) -> None:
     """Receive OTLP/HTTP traces (protobuf or JSON, gzip) from any OpenTelemetry SDK or Collector and write
@@ -121,6 +195,11 @@ def command(
             batch_size=batch_size,
             max_pending=max_queue,
             flush_interval=flush_interval,
+            max_body=max_body,
+            max_inflated=max_inflated,
+            max_inflight=max_inflight,
+            max_connections=max_connections,
+            read_timeout=read_timeout,
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {listen}: {exc.strerror or exc}") from None
@@ -135,10 +214,16 @@ def command(
         pass
     click.echo("stopping: flushing queued spans", err=True)
     ok = receiver.stop(timeout=shutdown_timeout)
-    stats = receiver.batcher.stats
-    click.echo(
-        f"stopped: {stats.written} spans written, {stats.pending} not written, "
-        f"{stats.dropped} rejected by ClickHouse",
-        err=True,
-    )
+    click.echo(_final_line(receiver.health()), err=True)
     ctx.exit(0 if ok else 1)
+
+
+def _final_line(health: dict) -> str:
+    """What became of the spans: written, still queued, and each way of being given up (when any)."""
+    given_up = [
+        (health["rejected_spans"], "rejected as invalid (senders were told, in partial_success)"),
+        (health["store_rejected_spans"], "refused by ClickHouse"),
+        (health["failed_spans"], "lost to an error in smarter-obs (see the log)"),
+    ]
+    details = "".join(f", {count} {what}" for count, what in given_up if count)
+    return f"stopped: {health['written_spans']} spans written, {health['pending_spans']} not written{details}"

@@ -243,7 +243,19 @@ def map_errors(
             f"ClickHouse {action}{target}{where} failed: {type(exc).__name__}: {exc}", secrets=[secret]
         )
         cls = SinkUnavailableError if _is_retryable(exc) else SinkError
-        raise cls(message, table=table, rows=rows) from None
+        raise cls(message, table=table, rows=rows, code=_error_code(exc)) from None
+
+
+_CODE_RE = re.compile(r"\bCode: (\d+)\.")
+
+
+def _error_code(exc: BaseException) -> int | None:
+    """ClickHouse's error code (``Code: 60.`` in its message) of a driver exception, if any."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    match = _CODE_RE.search(str(exc))
+    return int(match.group(1)) if match else None
 
 
 #: Settings of every insert. Each insert builds a new pipeline for the materialized views behind the table,

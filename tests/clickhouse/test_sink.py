@@ -108,6 +108,14 @@ def test_write_arrow_then_read_back_and_errors_name_the_table(
     assert rows == [("a", 1, {"p": "q"}), ("b", 2, {"p": "s", "r": "t"})]
 
 
+def test_a_refused_write_carries_clickhouse_s_error_code(store_url: str, clickhouse_database: str) -> None:
+    import pyarrow as pa
+
+    with ClickHouseSink(store_url, database="system") as sink, pytest.raises(SinkError) as info:
+        sink.write_arrow("no_such_table", pa.table({"x": [1]}))
+    assert info.value.code == 60  # UNKNOWN_TABLE: the receiver keeps its spans for this one
+
+
 def test_rows_passed_as_columns_is_a_clear_error(chdb_url: str, clickhouse_database: str) -> None:
     sink = ClickHouseSink(chdb_url, database=clickhouse_database)
     with pytest.raises(ValueError, match="columnar=False"):

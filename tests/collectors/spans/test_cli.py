@@ -1,4 +1,7 @@
-"""``smarter-obs db migrate`` and ``smarter-obs collect spans`` as processes: migrate twice, receive, SIGTERM flush."""
+"""``smarter-obs db migrate`` and ``smarter-obs collect spans`` as processes.
+
+Migrate twice, receive, flush on SIGTERM; the options and the last line.
+"""
 
 from __future__ import annotations
 
@@ -70,23 +73,26 @@ def test_migrate_then_collect_until_sigterm_flushes_everything(tmp_path: Path) -
             lines.append(line)
             match = re.search(r"listening on (http://\S+)", line)
             endpoint = match.group(1) if match else None
-        body = encode_spans(make_spans(seed=41, count=500)).SerializeToString()
-        for _ in range(2):
+        request = encode_spans(make_spans(seed=41, count=500))
+        body = request.SerializeToString()
+        # the second delivery has a span from the year 2302: rejected alone, the rest written
+        request.resource_spans[0].scope_spans[0].spans[0].start_time_unix_nano = 10_445_000_000 * 10**9
+        for data in (body, request.SerializeToString()):
             response = requests.post(
                 f"{endpoint}/v1/traces",
-                data=body,
+                data=data,
                 timeout=10,
                 headers={"Content-Type": "application/x-protobuf"},
             )
             assert response.status_code == 200
-        assert requests.get(f"{endpoint}/health", timeout=5).json()["pending_spans"] == 1000
+        assert requests.get(f"{endpoint}/health", timeout=5).json()["pending_spans"] == 999
         process.send_signal(signal.SIGTERM)
         rest = process.communicate(timeout=30)[1]
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, rest
-    assert "1000 spans written, 0 not written" in rest
+    assert "stopped: 999 spans written, 0 not written, 1 rejected as invalid" in rest
 
     reader = (
         "import sys; from smarter_obs.sinks.clickhouse import connect; print(*connect(sys.argv[1])"
@@ -100,7 +106,34 @@ def test_migrate_then_collect_until_sigterm_flushes_everything(tmp_path: Path) -
         timeout=60,
         check=True,
     ).stdout.split()
-    assert count == ["1000", "500"]  # sent twice: the store keeps both deliveries, as the Collector does
+    assert count == ["999", "500"]  # sent twice: the store keeps both deliveries, as the Collector does
+
+
+def test_the_last_line_says_what_became_of_every_span() -> None:
+    from smarter_obs.collectors.spans.cli import _final_line
+
+    health = {"written_spans": 7, "pending_spans": 2, "rejected_spans": 0}
+    assert _final_line({**health, "store_rejected_spans": 0, "failed_spans": 0}) == (
+        "stopped: 7 spans written, 2 not written"
+    )
+    assert _final_line({**health, "store_rejected_spans": 3, "failed_spans": 1}) == (
+        "stopped: 7 spans written, 2 not written, 3 refused by ClickHouse, 1 lost to an error in smarter-obs "
+        "(see the log)"
+    )
+
+
+def test_limits_are_options_with_their_defaults_in_help() -> None:
+    text = " ".join(smarter_obs("collect", "spans", "--help").stdout.split())  # help wraps lines anywhere
+    for option, default in [
+        ("--max-body", "32MiB"),
+        ("--max-inflated", "64MiB"),
+        ("--max-inflight", "128MiB"),
+        ("--max-connections", "128"),
+        ("--read-timeout", "10s"),
+    ]:
+        assert re.search(rf"{option} [^[]*\[default: {default}[;\]]", text), option
+    bad = smarter_obs("collect", "spans", "--max-inflight", "lots")
+    assert bad.returncode == 2 and "is not a size" in bad.stderr
 
 
 def test_bad_url_is_one_error_line() -> None:
