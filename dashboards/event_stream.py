@@ -87,7 +87,7 @@ dashboard = Dashboard(
             sql="lag.sql",
             columns=("time", "consumer_group", "topic", "records"),
             layout=Layout(x=0, y=8, w=12, h=8),
-            description="Records behind per group and topic (sum over partitions, highest cycle per interval).",
+            description="Records behind per group and topic (partitions summed, highest cycle per interval).",
             extra=GrafanaPanel(
                 unit="short",
                 legend="table",

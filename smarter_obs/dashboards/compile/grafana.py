@@ -254,7 +254,8 @@ def trace_link_url(datasource: str) -> str:
     uid = grafana_uid(datasource)
     sql = (
         "SELECT TraceId AS traceID, SpanId AS spanID, ParentSpanId AS parentSpanID, "
-        "ServiceName AS serviceName, SpanName AS operationName, toUnixTimestamp64Nano(Timestamp) / 1000000 AS startTime, "
+        "ServiceName AS serviceName, SpanName AS operationName, "
+        "toUnixTimestamp64Nano(Timestamp) / 1000000 AS startTime, "
         "Duration / 1000000 AS duration, "
         "arrayMap(key -> map('key', key, 'value', SpanAttributes[key]), mapKeys(SpanAttributes)) AS tags, "
         "arrayMap(key -> map('key', key, 'value', ResourceAttributes[key]), mapKeys(ResourceAttributes)) "
