@@ -7,7 +7,6 @@ like git finds its repository, or take ``--project DIR``. Data goes to stdout, t
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +87,7 @@ def validate_command(project_dir: str | None, slugs: Sequence[str], output_forma
             f"{len(issues)} problem{'s' if len(issues) != 1 else ''} in {len(checked)} dashboards "
             f"({elapsed:.0f} ms)"
         )
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
     _echo_err(f"ok: {len(checked)} dashboards, {panels} panel queries valid ({elapsed:.0f} ms)")
 
 
@@ -136,7 +135,7 @@ def build_command(project_dir: str | None, output_dir: str | None, no_validate: 
             for issue in issues:
                 _echo_err(str(issue))
             _echo_err(f"not built: {len(issues)} problem(s); fix them or pass --no-validate")
-            sys.exit(1)
+            raise click.exceptions.Exit(1)
     written = write_build(project, Path(output_dir) if output_dir else None)
     for path in written:
         try:

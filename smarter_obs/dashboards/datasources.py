@@ -9,14 +9,15 @@ name           engine      URL (first set wins)
 ``clickhouse`` clickhouse  ``--datasource``, ``SMARTER_OBS_CLICKHOUSE_URL``, embedded chDB under
                            ``.smarter-obs/clickhouse``; database from the URL path,
                            ``SMARTER_OBS_CLICKHOUSE_DATABASE`` or ``otel``
-``supabase``   postgres    ``--datasource``, ``SUPABASE_DB_URL``, ``SMARTER_OBS_POSTGRES_DSN`` (what the n8n
+``supabase``   postgres    ``--datasource``, ``SMARTER_OBS_POSTGRES_DSN``, ``SUPABASE_DB_URL`` (what the n8n
                            collector and ``db migrate --postgres`` use), the embedded PostgreSQL
-``chatwoot``   postgres    ``--datasource``, ``CHATWOOT_DB_URL``, database ``chatwoot`` on the embedded
-                           PostgreSQL
+``chatwoot``   postgres    ``--datasource``, ``SMARTER_OBS_CHATWOOT_DB_URL``, ``CHATWOOT_DB_URL``, database
+                           ``chatwoot`` on the embedded PostgreSQL
 =============  ==========  ===========================================================================
 
 Each datasource also names the ``provisioning/`` folder whose DDL its queries are validated against, and
 the Grafana plugin and uid it is published as (uids are settings: ``SMARTER_OBS_GRAFANA_<NAME>_UID``).
+All of them are declared in :mod:`smarter_obs.settings`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from smarter_obs.dashboards.errors import QueryExecutionError, UnknownObjectErro
 
 __all__ = [
     "DATASOURCES",
+    "Connection",
     "Datasource",
     "QueryResult",
     "close_connections",
@@ -43,9 +45,6 @@ __all__ = [
     "resolve_url",
 ]
 
-#: Environment variables (beyond the collectors' own) that name datasource URLs.
-SUPABASE_DB_URL = "SUPABASE_DB_URL"
-CHATWOOT_DB_URL = "CHATWOOT_DB_URL"
 #: Database name of the Chatwoot data set on the embedded PostgreSQL.
 EMBEDDED_CHATWOOT_DB = "chatwoot"
 
@@ -56,16 +55,17 @@ class Datasource:
 
     name: str
     engine: str  # "clickhouse" | "postgres"
-    url_env: tuple[str, ...]
+    url: settings.Setting[str]
     schema: str  # folder under provisioning/ holding its DDL
     grafana_type: str
     grafana_name: str
-    default_uid: str
+    grafana_uid: settings.Setting[str]
     embedded_database: str | None = None  # postgres: a database of its own on the embedded server
 
     @property
-    def uid_setting(self) -> str:
-        return f"SMARTER_OBS_GRAFANA_{self.name.upper()}_UID"
+    def url_env(self) -> tuple[str, ...]:
+        """The environment variables of its URL, first set wins."""
+        return self.url.env_vars
 
 
 DATASOURCES: dict[str, Datasource] = {}
@@ -81,33 +81,33 @@ register_datasource(
     Datasource(
         name="clickhouse",
         engine="clickhouse",
-        url_env=(settings.SMARTER_OBS_CLICKHOUSE_URL,),
+        url=settings.CLICKHOUSE_URL,
         schema="clickhouse",
         grafana_type="grafana-clickhouse-datasource",
         grafana_name="ClickHouse",
-        default_uid="smarter-obs-clickhouse",
+        grafana_uid=settings.GRAFANA_CLICKHOUSE_UID,
     )
 )
 register_datasource(
     Datasource(
         name="supabase",
         engine="postgres",
-        url_env=(SUPABASE_DB_URL, settings.SMARTER_OBS_POSTGRES_DSN),
+        url=settings.POSTGRES_DSN,
         schema="postgres",
         grafana_type="grafana-postgresql-datasource",
         grafana_name="Supabase",
-        default_uid="smarter-obs-supabase",
+        grafana_uid=settings.GRAFANA_SUPABASE_UID,
     )
 )
 register_datasource(
     Datasource(
         name="chatwoot",
         engine="postgres",
-        url_env=(CHATWOOT_DB_URL,),
+        url=settings.CHATWOOT_DB_URL,
         schema="chatwoot",
         grafana_type="grafana-postgresql-datasource",
         grafana_name="Chatwoot",
-        default_uid="smarter-obs-chatwoot",
+        grafana_uid=settings.GRAFANA_CHATWOOT_UID,
         embedded_database=EMBEDDED_CHATWOOT_DB,
     )
 )
@@ -122,19 +122,31 @@ def get_datasource(name: str) -> Datasource:
 
 def grafana_uid(name: str) -> str:
     """The Grafana uid of a datasource: ``SMARTER_OBS_GRAFANA_<NAME>_UID`` or its default."""
-    datasource = get_datasource(name)
-    return settings.env(datasource.uid_setting) or datasource.default_uid
+    return get_datasource(name).grafana_uid.get() or ""
 
 
-def resolve_url(name: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The URL of a datasource: ``overrides[name]`` > its environment variables > the embedded store."""
+@dataclass(frozen=True)
+class Connection:
+    """Where a datasource is: its URL and, for ClickHouse, the database unqualified table names are in
+    (Grafana's ``defaultDatabase``; default: the URL's path, ``SMARTER_OBS_CLICKHOUSE_DATABASE``,
+    ``otel``)."""
+
+    url: str
+    database: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def resolve_url(name: str, overrides: Mapping[str, str | Connection] | None = None) -> str | Connection:
+    """The URL of a datasource: ``overrides[name]`` (a URL or a :class:`Connection`) > its environment
+    variables > the embedded store."""
     datasource = get_datasource(name)
     if overrides and overrides.get(name):
         return overrides[name]
-    for env in datasource.url_env:
-        value = settings.env(env)
-        if value:
-            return value
+    value = datasource.url.get()
+    if value:
+        return value
     if datasource.engine == "clickhouse":
         from smarter_obs.sinks.clickhouse import default_url
 
@@ -214,7 +226,7 @@ def _json_value(value: Any) -> Any:
 
 # -- connections ------------------------------------------------------------------------------------------
 
-_connections: dict[tuple[str, str], Any] = {}
+_connections: dict[tuple[str, str, str | None], Any] = {}
 _lock = threading.Lock()
 
 
@@ -228,15 +240,16 @@ def close_connections() -> None:
             conn.close()
 
 
-def _clickhouse_client(url: str) -> Any:
+def _clickhouse_client(url: str, database: str | None) -> Any:
     from smarter_obs.sinks.clickhouse import connect, parse_url, resolve_database
 
-    key = ("clickhouse", url)
+    database = resolve_database(database, parse_url(url))
+    key = ("clickhouse", url, database)
     with _lock:
         client = _connections.get(key)
         if client is None:
             client = connect(url)
-            client.database = resolve_database(None, parse_url(url))
+            client.database = database
             _connections[key] = client
         return client
 
@@ -244,7 +257,7 @@ def _clickhouse_client(url: str) -> Any:
 def _postgres_connection(url: str) -> Any:
     from smarter_obs.sinks.postgres import connect
 
-    key = ("postgres", url)
+    key = ("postgres", url, None)
     with _lock:
         conn = _connections.get(key)
         if conn is None or conn.closed:
@@ -258,35 +271,41 @@ def execute(
     sql: str,
     *,
     params: Sequence[Any] = (),
-    url: str | None = None,
+    url: str | Connection | None = None,
     timeout: float | None = None,
 ) -> QueryResult:
     """Run ``sql`` (already expanded) on the datasource ``name``; return columns and rows.
 
     ``params`` are bound to ``%s`` placeholders (PostgreSQL only: what a dialect's ``statement()`` gives).
 
+    ``url``: a URL or a :class:`Connection` (default: :func:`resolve_url`).
+
     Read-only: ClickHouse runs it with ``readonly = 2`` (a server) and PostgreSQL in a read-only
     transaction. Raises QueryExecutionError with the database's message, SinkUnavailableError when the
     database cannot be reached.
     """
     datasource = get_datasource(name)
-    url = url or resolve_url(name)
+    target = url or resolve_url(name)
+    connection = target if isinstance(target, Connection) else Connection(str(target))
     started = time.perf_counter()
     if datasource.engine == "clickhouse":
         if params:
             raise QueryExecutionError("bound parameters are only supported on PostgreSQL datasources")
-        columns, rows = _run_clickhouse(url, sql, timeout)
+        columns, rows = _run_clickhouse(connection, sql, timeout)
     else:
-        columns, rows = _run_postgres(url, sql, timeout, tuple(params))
+        columns, rows = _run_postgres(connection.url, sql, timeout, tuple(params))
     return QueryResult(columns, rows, sql, name, (time.perf_counter() - started) * 1000.0)
 
 
-def _run_clickhouse(url: str, sql: str, timeout: float | None) -> tuple[list[str], list[list[Any]]]:
+def _run_clickhouse(
+    connection: Connection, sql: str, timeout: float | None
+) -> tuple[list[str], list[list[Any]]]:
     from smarter_obs.errors import SinkError, SinkUnavailableError
     from smarter_obs.sinks.clickhouse import map_errors, parse_url
 
+    url = connection.url
     parsed = parse_url(url)
-    client = _clickhouse_client(url)
+    client = _clickhouse_client(url, connection.database)
     query_settings: dict[str, Any] = {}
     if not parsed.embedded:
         query_settings["readonly"] = 2
@@ -297,11 +316,35 @@ def _run_clickhouse(url: str, sql: str, timeout: float | None) -> tuple[list[str
             result = client.query(sql, settings=query_settings or None)
     except SinkUnavailableError:
         with _lock:
-            _connections.pop(("clickhouse", url), None)
+            for key in [k for k in _connections if k[:2] == ("clickhouse", url)]:
+                _connections.pop(key, None)
         raise
     except SinkError as exc:
-        raise QueryExecutionError(str(exc)) from None
-    return list(result.column_names), [list(row) for row in result.result_rows]
+        message = str(exc)
+        if "UNKNOWN_DATABASE" in message or "UNKNOWN_TABLE" in message:
+            message += (
+                f"; the queries read database {client.database!r}: set SMARTER_OBS_CLICKHOUSE_DATABASE "
+                "(or the /db of an http URL), or create the tables with `smarter-obs db migrate`"
+            )
+        raise QueryExecutionError(message) from None
+    columns = list(result.column_names)
+    rows = [list(row) for row in result.result_rows]
+    if not columns and not rows:
+        columns = _clickhouse_columns(client, sql, parsed)
+    return columns, rows
+
+
+def _clickhouse_columns(client: Any, sql: str, parsed: Any) -> list[str]:
+    """Column names of a query that returned nothing (chDB sends no header for an empty result)."""
+    from smarter_obs.errors import SinkError
+    from smarter_obs.sinks.clickhouse import map_errors
+
+    try:
+        with map_errors("describe", url=parsed):
+            described = client.query(f"DESCRIBE TABLE (\n{sql}\n)")
+    except SinkError:
+        return []
+    return [str(row[0]) for row in described.result_rows]
 
 
 def _run_postgres(
@@ -321,7 +364,7 @@ def _run_postgres(
             rows = [list(row) for row in cur.fetchall()] if cur.description else []
     except SinkUnavailableError:
         with _lock:
-            _connections.pop(("postgres", url), None)
+            _connections.pop(("postgres", url, None), None)
         raise
     except SinkError as exc:
         raise QueryExecutionError(str(exc)) from None
