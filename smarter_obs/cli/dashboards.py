@@ -216,11 +216,14 @@ def query_command(
     \b
     DASHBOARD is a slug and PANEL a panel id (or title) from `smarter-obs list`. Macros and variables
     are expanded for the range, with the interval Grafana would pick; variables not given take the
-    dashboard's default (All where offered).
+    dashboard's default (All where offered). A Metabase card runs as Metabase runs it: --from/--to fill
+    the date-range filter (UTC days, --to included; without them it has no value), --var sets the other
+    filters (tenant, inbox, …), values are bound.
     Examples:
       smarter-obs query mcp-tools 3 --from now-7d
       smarter-obs query mcp-tools 4 --var tool=whatsapp_send --var tool=shopify_order_lookup --sql
       smarter-obs query n8n-automations 1 --datasource supabase=postgresql://… --format json
+      smarter-obs query commerce-analytics 3 --from 2025-04-01 --to 2025-06-30 --var tenant="Café Austral"
     """
     from smarter_obs.dashboards import load_project
     from smarter_obs.dashboards.datasources import close_connections, execute, get_datasource, resolve_url
