@@ -216,11 +216,14 @@ def query_command(
     \b
     DASHBOARD is a slug and PANEL a panel id (or title) from `smarter-obs list`. Macros and variables
     are expanded for the range, with the interval Grafana would pick; variables not given take the
-    dashboard's default (All where offered).
+    dashboard's default (All where offered). A Metabase card runs as Metabase runs it: --from/--to fill
+    the date-range filter (UTC days, --to included; without them it has no value), --var sets the other
+    filters (tenant, inbox, …), values are bound.
     Examples:
       smarter-obs query mcp-tools 3 --from now-7d
       smarter-obs query mcp-tools 4 --var tool=whatsapp_send --var tool=shopify_order_lookup --sql
       smarter-obs query n8n-automations 1 --datasource supabase=postgresql://… --format json
+      smarter-obs query commerce-analytics 3 --from 2025-04-01 --to 2025-06-30 --var tenant="Café Austral"
     """
     from smarter_obs.dashboards import load_project
     from smarter_obs.dashboards.datasources import close_connections, execute, get_datasource, resolve_url
@@ -232,7 +235,8 @@ def query_command(
     project = load_project(project_dir)
     dashboard = project.dashboard(dashboard_slug)
     panel = dashboard.panel(panel_ref)
-    time_range = _time_range(time_from, time_to, dashboard)
+    # None = the dashboard's default range, not given (Metabase's date filter then has no value)
+    time_range = _time_range(time_from, time_to, dashboard) if time_from or time_to else None
     try:
         rendered = panel_sql(
             project,
@@ -243,6 +247,7 @@ def query_command(
             datasources=urls,
         )
         interval = rendered.context.interval
+        time_range = rendered.context.time_range
         _echo_err(
             f"{dashboard.slug} › {panel.title} on {rendered.datasource}: {time_range.start.isoformat()} → "
             f"{time_range.end.isoformat()}, interval {interval.text}"
@@ -250,7 +255,8 @@ def query_command(
         if show_sql:
             click.echo(rendered.sql.rstrip())
             return
-        result = execute(rendered.datasource, rendered.sql, url=resolve_url(rendered.datasource, urls))
+        sql, params = rendered.statement()
+        result = execute(rendered.datasource, sql, params=params, url=resolve_url(rendered.datasource, urls))
     finally:
         close_connections()
     if output_format == "json":

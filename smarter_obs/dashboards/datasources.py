@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,9 +267,16 @@ def _postgres_connection(url: str) -> Any:
 
 
 def execute(
-    name: str, sql: str, *, url: str | Connection | None = None, timeout: float | None = None
+    name: str,
+    sql: str,
+    *,
+    params: Sequence[Any] = (),
+    url: str | Connection | None = None,
+    timeout: float | None = None,
 ) -> QueryResult:
-    """Run ``sql`` (already expanded, no parameters) on the datasource ``name``; return columns and rows.
+    """Run ``sql`` (already expanded) on the datasource ``name``; return columns and rows.
+
+    ``params`` are bound to ``%s`` placeholders (PostgreSQL only: what a dialect's ``statement()`` gives).
 
     ``url``: a URL or a :class:`Connection` (default: :func:`resolve_url`).
 
@@ -282,9 +289,11 @@ def execute(
     connection = target if isinstance(target, Connection) else Connection(str(target))
     started = time.perf_counter()
     if datasource.engine == "clickhouse":
+        if params:
+            raise QueryExecutionError("bound parameters are only supported on PostgreSQL datasources")
         columns, rows = _run_clickhouse(connection, sql, timeout)
     else:
-        columns, rows = _run_postgres(connection.url, sql, timeout)
+        columns, rows = _run_postgres(connection.url, sql, timeout, tuple(params))
     return QueryResult(columns, rows, sql, name, (time.perf_counter() - started) * 1000.0)
 
 
@@ -338,7 +347,9 @@ def _clickhouse_columns(client: Any, sql: str, parsed: Any) -> list[str]:
     return [str(row[0]) for row in described.result_rows]
 
 
-def _run_postgres(url: str, sql: str, timeout: float | None) -> tuple[list[str], list[list[Any]]]:
+def _run_postgres(
+    url: str, sql: str, timeout: float | None, params: tuple[Any, ...] = ()
+) -> tuple[list[str], list[list[Any]]]:
     from smarter_obs.errors import SinkError, SinkUnavailableError
     from smarter_obs.sinks.postgres import sink_errors
 
@@ -348,7 +359,7 @@ def _run_postgres(url: str, sql: str, timeout: float | None) -> tuple[list[str],
             cur.execute("SET TRANSACTION READ ONLY")
             if timeout:
                 cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            cur.execute(sql.encode())
+            cur.execute(sql.encode(), params or None)
             columns = [d.name for d in cur.description] if cur.description else []
             rows = [list(row) for row in cur.fetchall()] if cur.description else []
     except SinkUnavailableError:

@@ -53,7 +53,7 @@ def test_list_json_is_every_dashboard_with_its_panels(capsys, in_repo, project):
 
 def test_validate_exit_codes_and_messages(capsys, in_repo, tmp_path):
     code, out, err = run(capsys, "validate")
-    assert (code, out) == (0, "") and err.startswith("ok: 3 dashboards")
+    assert (code, out) == (0, "") and err.startswith("ok: 6 dashboards")
     for name in ("dashboards", "queries"):
         shutil.copytree(REPO / name, tmp_path / name)
     sql = tmp_path / "queries/clickhouse/event_stream/messages.sql"
@@ -64,7 +64,7 @@ def test_validate_exit_codes_and_messages(capsys, in_repo, tmp_path):
         "event-stream › Messages per topic: queries/clickhouse/event_stream/messages.sql:7:9: "
         "unknown column mesages"
     )
-    assert "1 problem in 3 dashboards" in err
+    assert "1 problem in 6 dashboards" in err
     code, out, _ = run(capsys, "validate", "--project", str(tmp_path), "--format", "json")
     [issue] = json.loads(out)
     assert (issue["dashboard"], issue["panel_id"], issue["line"], issue["column"]) == (
