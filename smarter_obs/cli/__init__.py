@@ -68,6 +68,8 @@ def collect() -> None:
 
 cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
 cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
+cli.add_command(importlib.import_module("smarter_obs.cli.publish").plan)
+cli.add_command(importlib.import_module("smarter_obs.cli.publish").publish)
 
 
 def main(argv: list[str] | None = None) -> int:

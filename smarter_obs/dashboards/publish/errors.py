@@ -25,6 +25,8 @@ def mask_url(url: str) -> str:
 
 
 def excerpt(body: object, secrets: tuple[str, ...] = ()) -> str:
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        body = " ".join(f"{k}={v}" for k, v in body.items() if isinstance(v, (str, int)))
     text = body if isinstance(body, str) else repr(body)
     for secret in secrets:
         if secret:

@@ -245,7 +245,8 @@ class GrafanaTarget:
             self.api.save_dashboard(body)
         except VersionMismatch as exc:
             raise DriftError(
-                f"Grafana: dashboard {change.key!r} changed on the server while publishing ({exc.body}); "
+                f"Grafana: dashboard {change.key!r} changed on the server while publishing "
+                f"(412 {getattr(exc, 'status_text', '')}: {exc.body}); "
                 "run plan again, then publish (or publish --force to overwrite)",
                 objects=[f"dashboard {change.key}"],
                 target=TARGET,

@@ -62,3 +62,15 @@ def from_build(directory: Path) -> Payloads:
     if not payloads.grafana and not payloads.metabase:
         raise ConfigError(f"{directory}: no grafana/*.json or metabase/*.json in it; run smarter-obs build")
     return payloads
+
+
+def compile_project(project: Path | None) -> Payloads:
+    """Validate and compile the project's dashboards (the ``smarter_obs.dashboards`` library)."""
+    try:
+        from smarter_obs.dashboards import compile_payloads  # provided by the dashboards machinery
+    except ImportError:
+        raise ConfigError(
+            "this smarter-obs has no dashboards compiler yet: publish a build directory with --from-build DIR"
+        ) from None
+    grafana, metabase = compile_payloads(project)
+    return Payloads(dict(grafana), dict(metabase))
