@@ -76,13 +76,16 @@ def grafana_dashboards() -> dict[str, dict[str, Any]]:
                 1,
                 "Tool latency p50 / p95 / p99",
                 CH,
-                "SELECT $__timeInterval(Minute) AS time,\n  quantilesTDigestMerge(0.5)(Q)\nFROM mcp_tool_calls_1m\nWHERE $__timeFilter(Minute)\nGROUP BY time ORDER BY time",
+                "SELECT $__timeInterval(Minute) AS time,\n  quantilesTDigestMerge(0.5)(Q)\n"
+                "FROM mcp_tool_calls_1m\n"
+                "WHERE $__timeFilter(Minute)\nGROUP BY time ORDER BY time",
             ),
             _panel(
                 2,
                 "Tool calls per minute",
                 CH,
-                "SELECT $__timeInterval(Minute) AS time, sum(Calls)\nFROM mcp_tool_calls_1m\nWHERE $__timeFilter(Minute)\nGROUP BY time ORDER BY time",
+                "SELECT $__timeInterval(Minute) AS time, sum(Calls)\nFROM mcp_tool_calls_1m\n"
+                "WHERE $__timeFilter(Minute)\nGROUP BY time ORDER BY time",
             ),
         ],
     }
@@ -101,7 +104,8 @@ def grafana_dashboards() -> dict[str, dict[str, Any]]:
                 1,
                 "Executions",
                 PG,
-                "SELECT $__timeGroupAlias(started_at,'1h'), count(*) AS executions\nFROM n8n_executions\nWHERE $__timeFilter(started_at)\nGROUP BY 1 ORDER BY 1",
+                "SELECT $__timeGroupAlias(started_at,'1h'), count(*) AS executions\nFROM n8n_executions\n"
+                "WHERE $__timeFilter(started_at)\nGROUP BY 1 ORDER BY 1",
             ),
         ],
     }
@@ -139,7 +143,8 @@ def metabase_payloads() -> dict[str, dict[str, Any]]:
                 "display": "line",
                 "visualization_settings": {"graph.dimensions": ["day"], "graph.metrics": ["revenue"]},
                 "database": "supabase",
-                "query": "SELECT date_trunc('day', created_at) AS day, sum(total_price) AS revenue\nFROM orders\n"
+                "query": "SELECT date_trunc('day', created_at) AS day, sum(total_price) AS revenue\n"
+                "FROM orders\n"
                 "WHERE cancelled_at IS NULL AND created_at >= {{start}} AND created_at < {{end}}\n"
                 "[[AND tenant_id = {{tenant}}]]\nGROUP BY 1 ORDER BY 1",
                 "template_tags": _tags("start", "end", "tenant"),
@@ -147,7 +152,7 @@ def metabase_payloads() -> dict[str, dict[str, Any]]:
             {
                 "key": "commerce/conversion-rate",
                 "name": "Conversion rate",
-                "description": "Checkouts created in the range that were completed / checkouts created in the range.",
+                "description": "Checkouts created in the range that were completed / checkouts created.",
                 "display": "scalar",
                 "visualization_settings": {},
                 "database": "supabase",
@@ -190,8 +195,10 @@ def metabase_payloads() -> dict[str, dict[str, Any]]:
                 "display": "bar",
                 "visualization_settings": {},
                 "database": "chatwoot",
-                "query": "SELECT i.name AS inbox, count(*) AS conversations\nFROM conversations c JOIN inboxes i ON i.id = c.inbox_id\n"
-                "WHERE c.created_at >= {{start}} AND c.created_at < {{end}} [[AND i.name = {{inbox}}]]\nGROUP BY 1",
+                "query": "SELECT i.name AS inbox, count(*) AS conversations\n"
+                "FROM conversations c JOIN inboxes i ON i.id = c.inbox_id\n"
+                "WHERE c.created_at >= {{start}} AND c.created_at < {{end}}\n"
+                "[[AND i.name = {{inbox}}]]\nGROUP BY 1",
                 "template_tags": _tags("start", "end", "inbox"),
             }
         ],

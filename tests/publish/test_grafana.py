@@ -20,7 +20,7 @@ def test_first_publish_creates_folder_and_dashboards_by_uid(grafana, config, pay
         ("POST", "/api/dashboards/db"),
     ]
     assert grafana.folders["smarter-obs"]["title"] == "SmarterOS"
-    for slug, sent in payloads.grafana.items():
+    for sent in payloads.grafana.values():
         entry = grafana.dashboards[sent["uid"]]
         assert entry["folderUid"] == "smarter-obs" and entry["version"] == 1
         assert entry["message"] == "smarter-obs 0.1.0 (abc123)"
