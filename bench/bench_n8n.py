@@ -29,7 +29,7 @@ def _serve(conn, executions: int) -> None:
 
 def main() -> None:
     from smarter_obs.collectors.n8n import rows as r
-    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.collector import N8nCollector
     from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.db.postgres import migrate
     from smarter_obs.sinks.postgres import connect, start_embedded, stop_embedded
@@ -50,7 +50,7 @@ def main() -> None:
                 started = time.perf_counter()
                 items = [item for page in client.executions(limit=250) for item in page.items]
                 types = {
-                    row[1]: row[6]
+                    row.id: row.trigger_types
                     for p in client.workflows()
                     for row in (r.workflow_row(i, instance="bench", where="bench") for i in p.items)
                 }

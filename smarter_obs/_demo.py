@@ -31,18 +31,18 @@ def run_demo(echo: Callable[[str], None], *, calls: int = 60, seed: int = 7) -> 
     from smarter_obs import settings
     from smarter_obs.sinks.clickhouse import default_url
 
-    url = settings.env(settings.SMARTER_OBS_CLICKHOUSE_URL) or default_url()
+    url = settings.CLICKHOUSE_URL.get() or default_url()
     # A database of its own, recreated on every run, so the numbers shown are this run's. The exporter
     # started by init_tracing reads the database from the environment like any service would.
-    previous = os.environ.get(settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
-    os.environ[settings.SMARTER_OBS_CLICKHOUSE_DATABASE] = DEMO_DATABASE
+    previous = os.environ.get(settings.CLICKHOUSE_DATABASE.env)
+    os.environ[settings.CLICKHOUSE_DATABASE.env] = DEMO_DATABASE
     try:
         return _run(echo, url, calls=calls, seed=seed)
     finally:
         if previous is None:
-            os.environ.pop(settings.SMARTER_OBS_CLICKHOUSE_DATABASE, None)
+            os.environ.pop(settings.CLICKHOUSE_DATABASE.env, None)
         else:
-            os.environ[settings.SMARTER_OBS_CLICKHOUSE_DATABASE] = previous
+            os.environ[settings.CLICKHOUSE_DATABASE.env] = previous
 
 
 def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dict[str, Any]:
