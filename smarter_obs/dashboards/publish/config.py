@@ -1,33 +1,31 @@
-"""Publishing configuration, from the environment (the settings registry will hold these names).
+"""Publishing configuration, from the environment.
 
 Grafana: ``GRAFANA_URL``, ``GRAFANA_TOKEN`` (a service-account token). Metabase: ``METABASE_URL`` and
 ``METABASE_API_KEY``, or ``METABASE_USER``/``METABASE_PASSWORD`` for session auth; the databases cards are
 bound to, by name: ``METABASE_SUPABASE_DB`` (default ``Supabase``), ``METABASE_CHATWOOT_DB`` (``Chatwoot``).
 Datasources are managed in Grafana only when their connection variables are set:
-``SMARTER_OBS_CLICKHOUSE_URL`` (ClickHouse) and ``SUPABASE_DB_URL`` (PostgreSQL).
+``SMARTER_OBS_CLICKHOUSE_URL`` (ClickHouse) and ``SUPABASE_DB_URL`` (PostgreSQL). Every one is declared in
+the settings registry (``smarter_obs/settings.py``, ``docs/settings.md``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from smarter_obs.errors import ConfigError
 
+# The names messages use (each setting also has its SMARTER_OBS_* name, see smarter_obs/settings.py).
 GRAFANA_URL = "GRAFANA_URL"
 GRAFANA_TOKEN = "GRAFANA_TOKEN"
-GRAFANA_FOLDER_UID = "GRAFANA_FOLDER_UID"
-GRAFANA_FOLDER_TITLE = "GRAFANA_FOLDER_TITLE"
+GRAFANA_FOLDER_UID = "SMARTER_OBS_GRAFANA_FOLDER_UID"
 METABASE_URL = "METABASE_URL"
 METABASE_API_KEY = "METABASE_API_KEY"
 METABASE_USER = "METABASE_USER"
 METABASE_PASSWORD = "METABASE_PASSWORD"
 METABASE_SUPABASE_DB = "METABASE_SUPABASE_DB"
 METABASE_CHATWOOT_DB = "METABASE_CHATWOOT_DB"
-METABASE_COLLECTION = "METABASE_COLLECTION"
-PUBLISH_TIMEOUT = "SMARTER_OBS_PUBLISH_TIMEOUT"
-PUBLISH_RETRIES = "SMARTER_OBS_PUBLISH_RETRIES"
+METABASE_COLLECTION = "SMARTER_OBS_METABASE_COLLECTION"
 CLICKHOUSE_URL = "SMARTER_OBS_CLICKHOUSE_URL"
 SUPABASE_DB_URL = "SUPABASE_DB_URL"
 
@@ -36,23 +34,6 @@ DEFAULT_FOLDER_TITLE = "SmarterOS"
 DEFAULT_COLLECTION = "SmarterOS"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
-
-#: Every variable publishing reads, for help texts and the deploy example file.
-VARIABLES = (
-    GRAFANA_URL,
-    GRAFANA_TOKEN,
-    GRAFANA_FOLDER_UID,
-    GRAFANA_FOLDER_TITLE,
-    METABASE_URL,
-    METABASE_API_KEY,
-    METABASE_USER,
-    METABASE_PASSWORD,
-    METABASE_SUPABASE_DB,
-    METABASE_CHATWOOT_DB,
-    METABASE_COLLECTION,
-    PUBLISH_TIMEOUT,
-    PUBLISH_RETRIES,
-)
 
 
 @dataclass(frozen=True)
@@ -79,38 +60,30 @@ class PublishConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> PublishConfig:
-        env = os.environ if environ is None else environ
+        """From the settings registry (own ``SMARTER_OBS_*`` names, then ``GRAFANA_URL`` etc.)."""
+        from smarter_obs import settings as s
 
-        def get(name: str, default: str | None = None) -> str | None:
-            value = env.get(name)
-            return value if value not in (None, "") else default
+        def get(setting):
+            return setting.get(environ=environ)
 
-        try:
-            timeout = float(get(PUBLISH_TIMEOUT, str(DEFAULT_TIMEOUT)))
-            retries = int(get(PUBLISH_RETRIES, str(DEFAULT_RETRIES)))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{PUBLISH_TIMEOUT} must be seconds and {PUBLISH_RETRIES} an integer: {exc}",
-                setting=PUBLISH_TIMEOUT,
-            ) from None
         values = dict(
-            grafana_url=get(GRAFANA_URL),
-            grafana_token=get(GRAFANA_TOKEN),
-            folder_uid=get(GRAFANA_FOLDER_UID, DEFAULT_FOLDER_UID),
-            folder_title=get(GRAFANA_FOLDER_TITLE, DEFAULT_FOLDER_TITLE),
-            metabase_url=get(METABASE_URL),
-            metabase_api_key=get(METABASE_API_KEY),
-            metabase_user=get(METABASE_USER),
-            metabase_password=get(METABASE_PASSWORD),
+            grafana_url=get(s.GRAFANA_URL),
+            grafana_token=get(s.GRAFANA_TOKEN),
+            folder_uid=get(s.GRAFANA_FOLDER_UID),
+            folder_title=get(s.GRAFANA_FOLDER),
+            metabase_url=get(s.METABASE_URL),
+            metabase_api_key=get(s.METABASE_API_KEY),
+            metabase_user=get(s.METABASE_USER),
+            metabase_password=get(s.METABASE_PASSWORD),
             metabase_databases={
-                "supabase": get(METABASE_SUPABASE_DB, "Supabase"),
-                "chatwoot": get(METABASE_CHATWOOT_DB, "Chatwoot"),
+                "supabase": get(s.METABASE_SUPABASE_DB),
+                "chatwoot": get(s.METABASE_CHATWOOT_DB),
             },
-            collection=get(METABASE_COLLECTION, DEFAULT_COLLECTION),
-            clickhouse_url=get(CLICKHOUSE_URL),
-            supabase_db_url=get(SUPABASE_DB_URL),
-            timeout=timeout,
-            retries=max(1, retries),
+            collection=get(s.METABASE_COLLECTION),
+            clickhouse_url=get(s.CLICKHOUSE_URL),
+            supabase_db_url=get(s.POSTGRES_DSN),
+            timeout=get(s.PUBLISH_TIMEOUT),
+            retries=get(s.PUBLISH_RETRIES),
         )
         values.update(overrides)
         return cls(**values)

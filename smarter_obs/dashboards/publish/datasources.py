@@ -4,7 +4,8 @@
 native protocol) → a ``grafana-clickhouse-datasource``; ``SUPABASE_DB_URL`` (``postgresql://…``) → a
 ``grafana-postgresql-datasource``. Unset (or an embedded ``chdb://`` store Grafana cannot reach) → not
 managed: dashboards reference the uid, and ``plan`` warns when Grafana lacks it. Passwords travel only in
-``secureJsonData`` of the API call; file provisioning uses ``$VARIABLE`` references instead.
+``secureJsonData`` of the API call. Uids and names are the ones ``smarter-obs build`` writes into the
+dashboards and ``provisioning/grafana/datasources`` (``smarter_obs.dashboards.datasources``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from smarter_obs.dashboards.publish.config import CLICKHOUSE_URL, SUPABASE_DB_URL, PublishConfig
 from smarter_obs.errors import ConfigError
 
-#: Datasource uids and names the Grafana dashboards reference (datasource name → (uid, Grafana name)).
-DATASOURCES: dict[str, tuple[str, str]] = {
-    "clickhouse": ("smarter-obs-clickhouse", "ClickHouse (smarter-obs)"),
-    "supabase": ("smarter-obs-supabase", "Supabase (smarter-obs)"),
-}
 CLICKHOUSE_TYPE = "grafana-clickhouse-datasource"
 POSTGRES_TYPE = "grafana-postgresql-datasource"
 
@@ -59,6 +55,13 @@ class ManagedDatasource:
         )
 
 
+def identity(name: str) -> tuple[str, str]:
+    """(uid, Grafana name) of datasource ``name``, as the compiled dashboards and provisioning use them."""
+    from smarter_obs.dashboards.datasources import get_datasource, grafana_uid
+
+    return grafana_uid(name), get_datasource(name).grafana_name
+
+
 def _clickhouse(url: str, database: str) -> ManagedDatasource | None:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -73,7 +76,7 @@ def _clickhouse(url: str, database: str) -> ManagedDatasource | None:
     native = scheme in ("clickhouse", "clickhouses", "tcp")
     secure = scheme in ("https", "clickhouses")
     port = parts.port or (9440 if native and secure else 9000 if native else 8443 if secure else 8123)
-    uid, name = DATASOURCES["clickhouse"]
+    uid, name = identity("clickhouse")
     json_data = {
         "host": parts.hostname or "localhost",
         "port": port,
@@ -97,7 +100,7 @@ def _postgres(url: str) -> ManagedDatasource:
     if parts.scheme not in ("postgres", "postgresql"):
         raise ConfigError(f"{SUPABASE_DB_URL} must be a postgresql:// URL", setting=SUPABASE_DB_URL)
     query = parse_qs(parts.query)
-    uid, name = DATASOURCES["supabase"]
+    uid, name = identity("supabase")
     return ManagedDatasource(
         uid,
         name,
@@ -131,63 +134,3 @@ def managed_datasources(
     if config.supabase_db_url:
         managed.append(_postgres(config.supabase_db_url))
     return managed, notes
-
-
-def provisioning_datasources() -> dict[str, Any]:
-    """Grafana's file-provisioning form of the datasources; secrets and addresses as ``$VARIABLE``s."""
-    ch_uid, ch_name = DATASOURCES["clickhouse"]
-    pg_uid, pg_name = DATASOURCES["supabase"]
-    return {
-        "apiVersion": 1,
-        "datasources": [
-            {
-                "name": ch_name,
-                "uid": ch_uid,
-                "type": CLICKHOUSE_TYPE,
-                "editable": False,
-                "jsonData": {
-                    "host": "${GRAFANA_CLICKHOUSE_HOST}",
-                    "port": "${GRAFANA_CLICKHOUSE_PORT}",
-                    "protocol": "${GRAFANA_CLICKHOUSE_PROTOCOL}",
-                    "secure": "${GRAFANA_CLICKHOUSE_SECURE}",
-                    "username": "${GRAFANA_CLICKHOUSE_USER}",
-                    "defaultDatabase": "${SMARTER_OBS_CLICKHOUSE_DATABASE}",
-                },
-                "secureJsonData": {"password": "${GRAFANA_CLICKHOUSE_PASSWORD}"},
-            },
-            {
-                "name": pg_name,
-                "uid": pg_uid,
-                "type": POSTGRES_TYPE,
-                "editable": False,
-                "url": "${GRAFANA_SUPABASE_HOST}",
-                "user": "${GRAFANA_SUPABASE_USER}",
-                "jsonData": {
-                    "database": "${GRAFANA_SUPABASE_DATABASE}",
-                    "sslmode": "${GRAFANA_SUPABASE_SSLMODE}",
-                },
-                "secureJsonData": {"password": "${GRAFANA_SUPABASE_PASSWORD}"},
-            },
-        ],
-    }
-
-
-def provisioning_dashboards(
-    folder_title: str, path: str = "/var/lib/grafana/dashboards/smarter-obs"
-) -> dict[str, Any]:
-    """The dashboard provider: Grafana loads the built JSON files under ``path`` into the folder."""
-    return {
-        "apiVersion": 1,
-        "providers": [
-            {
-                "name": "smarter-obs",
-                "orgId": 1,
-                "folder": folder_title,
-                "type": "file",
-                "disableDeletion": False,
-                "allowUiUpdates": False,
-                "updateIntervalSeconds": 60,
-                "options": {"path": path, "foldersFromFilesStructure": False},
-            }
-        ],
-    }
