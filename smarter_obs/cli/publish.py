@@ -55,11 +55,12 @@ def _common(command):
     return command
 
 
-def _payloads(build_dir: Path | None, project: Path | None, slugs: tuple[str, ...]):
+def _payloads(build_dir: Path | None, project: Path | None, slugs: tuple[str, ...], only: str | None):
     from smarter_obs.dashboards.publish.source import compile_project, from_build
 
-    payloads = from_build(build_dir) if build_dir else compile_project(project)
-    return payloads.select(slugs)
+    if build_dir:
+        return from_build(build_dir).select(slugs)
+    return compile_project(project, targets=(only,) if only else ()).select(slugs)
 
 
 def _progress(text: str) -> None:
@@ -79,7 +80,7 @@ def plan(only, slugs, build_dir, project, fmt, show_all) -> int:
     from smarter_obs.dashboards import plan as plans_module
     from smarter_obs.dashboards import publish as publishing
 
-    payloads = _payloads(build_dir, project, slugs)
+    payloads = _payloads(build_dir, project, slugs, only)
     config = publishing.PublishConfig.from_env()
     plans = publishing.plan(
         config, payloads, only=(only,) if only else (), complete=not slugs, progress=_progress
@@ -108,7 +109,7 @@ def publish(only, slugs, build_dir, project, force, prune, message) -> int:
     """
     from smarter_obs.dashboards import publish as publishing
 
-    payloads = _payloads(build_dir, project, slugs)
+    payloads = _payloads(build_dir, project, slugs, only)
     config = publishing.PublishConfig.from_env()
     sha = os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
     message = message or f"smarter-obs {__version__}" + (f" ({sha[:12]})" if sha else "")

@@ -4,9 +4,12 @@
   ``format``; the document is one resource, so ``#/definitions/…`` refs resolve inside it. In strict mode
   every object that lists its properties rejects others (a fake that invents a field, or a client that
   misspells one, fails).
-- Grafana dashboard JSON (grafana-foundation-sdk ``dashboard.jsonschema.json``, draft 7), with its one known
-  false positive handled narrowly: a datasource plugin's variable ``query`` given as an object of scalar
-  fields (``{"editorType": "sql", "rawSql": "…"}``), which the schema types as an object of objects.
+- Grafana dashboard JSON (grafana-foundation-sdk ``dashboard.jsonschema.json``, draft 7). Its generator
+  renders CUE's "any value" (``_``) as "an object", which rejects what Grafana itself writes; three such
+  places are given back their CUE type, nothing else is changed: a datasource plugin's variable ``query``
+  as an object of scalar fields (``{"editorType": "sql", "rawSql": "…"}``, grafana.md's noted false
+  positive), a field override's ``matcher.options`` (``"byName"`` takes the field name, a string) and an
+  override property's ``value`` (``{"id": "unit", "value": "ms"}``).
 - Metabase (``metabase-openapi-subset.json``, OpenAPI 3.1 = JSON Schema 2020-12). The upstream generator
   renders two malli dispatch branches as unconstrained schemas (``parameter.dimension`` is ``{}`` and the
   legacy ``:field`` clause an empty ``allOf``), which makes every ``["variable", …]`` target match two
@@ -67,7 +70,11 @@ def errors(validator: jsonschema.Validator, instance: Any, limit: int = 3, ignor
     for error in validator.iter_errors(instance):
         if ignore is not None and ignore(error):
             continue
-        out.append(f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message[:300]}")
+        message = error.message[:300]
+        if error.context:  # oneOf/anyOf: say which branch came closest and why it failed
+            best = jsonschema.exceptions.best_match(error.context)
+            message = f"{'/'.join(map(str, best.absolute_path))}: {best.message[:300]}"
+        out.append(f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {message}")
         if len(out) >= limit:
             break
     return out
@@ -136,10 +143,18 @@ def _grafana_validator(schema: dict[str, Any]) -> jsonschema.Validator:
 # -- Grafana dashboard JSON schema ------------------------------------------------------------------------
 
 
+#: (definition, property) whose CUE type is ``_`` (any value) but which the generated schema types as object.
+_CUE_ANY = (("MatcherConfig", "options"), ("DynamicConfigValue", "value"))
+
+
 @functools.lru_cache(maxsize=1)
 def dashboard_validator() -> jsonschema.Validator:
     path = SPECS / "grafana-foundation-sdk" / "jsonschema" / "dashboard.jsonschema.json"
     schema = json.loads(path.read_text())
+    for definition, prop in _CUE_ANY:
+        node = schema["definitions"][definition]["properties"][prop]
+        assert node.get("type") == "object", f"{definition}.{prop} changed upstream: review _CUE_ANY"
+        schema["definitions"][definition]["properties"][prop] = {"description": node.get("description", "")}
     registry = Registry().with_resource(path.as_uri(), Resource.from_contents(schema, DRAFT7))
     return jsonschema.Draft7Validator(schema, registry=registry, format_checker=_format_checker())
 
@@ -159,7 +174,7 @@ def _plugin_variable_query(error: jsonschema.ValidationError) -> bool:
 
 
 def dashboard_errors(dashboard: Any) -> list[str]:
-    """Problems with a dashboard JSON model according to the foundation SDK's schema."""
+    """Problems with a dashboard JSON model according to the foundation SDK's schema (see module doc)."""
     return errors(dashboard_validator(), dashboard, limit=5, ignore=_plugin_variable_query)
 
 

@@ -64,13 +64,36 @@ def from_build(directory: Path) -> Payloads:
     return payloads
 
 
-def compile_project(project: Path | None) -> Payloads:
-    """Validate and compile the project's dashboards (the ``smarter_obs.dashboards`` library)."""
-    try:
-        from smarter_obs.dashboards import compile_payloads  # provided by the dashboards machinery
-    except ImportError:
-        raise ConfigError(
-            "this smarter-obs has no dashboards compiler yet: publish a build directory with --from-build DIR"
-        ) from None
-    grafana, metabase = compile_payloads(project)
-    return Payloads(dict(grafana), dict(metabase))
+def compile_project(project_dir: Path | None, *, targets: tuple[str, ...] = ()) -> Payloads:
+    """Validate the project, write its build output (as ``smarter-obs build``) and return the payloads.
+
+    Any validation problem stops here, before a server is contacted. ``targets`` limits the work to those
+    targets (``--only``)."""
+    from smarter_obs.dashboards import load_project, validate
+    from smarter_obs.dashboards.compile import compiler
+
+    project = load_project(project_dir)
+    wanted = [t for t in ("grafana", "metabase") if not targets or t in targets]
+    issues = [i for i in validate(project) if project.dashboard(i.dashboard).target in wanted]
+    if issues:
+        shown = "\n  ".join(str(i) for i in issues[:20])
+        more = f"\n  … and {len(issues) - 20} more" if len(issues) > 20 else ""
+        raise ConfigError(f"{len(issues)} problem(s) in the definitions, nothing published:\n  {shown}{more}")
+    payloads = Payloads()
+    for target in wanted:
+        dashboards = [d for d in project.dashboards if d.target == target]
+        if not dashboards:
+            continue
+        try:
+            module = compiler(target)
+        except ModuleNotFoundError:
+            raise ConfigError(
+                f"this smarter-obs cannot compile {target} dashboards yet; publish the others with "
+                f"--only {'metabase' if target == 'grafana' else 'grafana'}"
+            ) from None
+        compiled = {d.slug: module.compile_dashboard(project, d) for d in dashboards}
+        module.write_build(project, compiled, project.build_dir)
+        getattr(payloads, target).update(compiled)
+    for slug, payload in payloads.metabase.items():
+        payload.setdefault("slug", slug)
+    return payloads
