@@ -94,26 +94,45 @@ def _project_copy(tmp_path: Path) -> Path:
     return project
 
 
-def test_publishes_the_real_grafana_dashboards_with_no_secret_anywhere(
-    env, tmp_path, grafana, monkeypatch, capsys
+@pytest.mark.parametrize("mbql5", [True, False])
+def test_publishes_the_real_six_dashboards_with_no_secret_anywhere(
+    env, tmp_path, grafana, metabase, monkeypatch, capsys, mbql5
 ):
+    metabase.mbql5, metabase.tags_as_list = mbql5, not mbql5
     secrets = ("Ch-Passw0rd-x1", "Pg-Passw0rd-y2")
     monkeypatch.setenv("SMARTER_OBS_CLICKHOUSE_URL", f"https://grafana_ro:{secrets[0]}@ch.internal:8443/otel")
     monkeypatch.setenv(
         "SUPABASE_DB_URL", f"postgresql://grafana_ro:{secrets[1]}@db.supabase.co:5432/postgres"
     )
     project = _project_copy(tmp_path)
-    code, out, err = run(capsys, "publish", "--only", "grafana", "--project", str(project))
+    code, out, err = run(capsys, "publish", "--project", str(project))
     assert code == 0, err
-    built = sorted(p.stem for p in (project / "build" / "grafana").glob("*.json"))
-    assert built == ["event-stream", "mcp-tools", "n8n-automations"]
-    for slug in built:  # every compiled dashboard went through the fake's dashboard JSON schema check
+    built = {
+        t: sorted(p.stem for p in (project / "build" / t).glob("*.json")) for t in ("grafana", "metabase")
+    }
+    assert built == {
+        "grafana": ["event-stream", "mcp-tools", "n8n-automations"],
+        "metabase": ["commerce-analytics", "messaging-support", "user-growth"],
+    }
+    for slug in built[
+        "grafana"
+    ]:  # every compiled dashboard went through the fake's dashboard JSON schema check
         sent = json.loads((project / "build" / "grafana" / f"{slug}.json").read_text())
         assert grafana.dashboards[sent["uid"]]["folderUid"] == "smarter-obs"
     assert set(grafana.datasources) == {"smarter-obs-clickhouse", "smarter-obs-supabase"}
     assert grafana.secure["smarter-obs-supabase"] == {"password": secrets[1]}  # only the API call carries it
-    code, plan_out, plan_err = run(capsys, "plan", "--only", "grafana", "--project", str(project), "--all")
+    names = sorted(d["name"] for d in metabase.dashboards.values())
+    assert names == ["Commerce Analytics", "Messaging & Support", "User Growth"]
+    compiled_cards = sum(
+        len(json.loads(p.read_text())["cards"]) for p in (project / "build" / "metabase").glob("*.json")
+    )
+    assert len(metabase.live_cards()) == compiled_cards and compiled_cards >= 13
+    assert all(len(d["dashcards"]) > 0 for d in metabase.dashboards.values())
+    grafana.clear()
+    metabase.clear()
+    code, plan_out, plan_err = run(capsys, "plan", "--project", str(project), "--all")
     assert code == 0, plan_out
+    assert grafana.writes() == [] and metabase.writes() == []
     texts = [out, err, plan_out, plan_err]
     for folder in (project / "build", project / "provisioning"):
         texts += [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()]

@@ -8,6 +8,9 @@ Desired objects come from the compiled Metabase payloads (one per dashboard):
      "dashcards": [{"card": "<card key>", "row", "col", "size_x", "size_y",
                     "parameter_mappings": [{"parameter_id", "target"}], "visualization_settings"}]}
 
+``smarter-obs build``'s own format (``"format": "smarter-obs/metabase@1"``, written by
+``smarter_obs.dashboards.compile.metabase``) is converted to this shape by ``from_compiled``.
+
 A card's ``entity_id`` is derived from its key (``normal.entity_id``), so it is found again by
 ``GET /api/card/<entity_id>`` whatever its numeric id. A dashboard is found by name among the managed
 collection's dashboards; its layout and parameters are one ``PUT /api/dashboard/:id`` (the full set of
@@ -33,6 +36,56 @@ log = logging.getLogger("smarter_obs.publish")
 TARGET = "metabase"
 _DB_VARIABLES = {"supabase": METABASE_SUPABASE_DB, "chatwoot": METABASE_CHATWOOT_DB}
 COLLECTION_DESCRIPTION = "Managed by smarter-obs (dashboards as code): changes made here are overwritten."
+COMPILED_FORMAT = "smarter-obs/metabase@1"
+
+
+def from_compiled(payload: dict[str, Any]) -> dict[str, Any]:
+    """The compiler's payload (``smarter-obs/metabase@1``) in the shape this module plans with."""
+    if payload.get("format") != COMPILED_FORMAT:
+        return payload
+    layout = payload["dashboard"]["layout"]
+    cards = []
+    for card in payload["cards"]:
+        body = card["body"]
+        native = body["dataset_query"]["native"]
+        cards.append(
+            {
+                "key": card["key"],
+                "entity_id": card.get("entity_id"),
+                "name": body["name"],
+                "description": body.get("description"),
+                "display": body["display"],
+                "visualization_settings": body.get("visualization_settings") or {},
+                "database": card["datasource"],
+                "query": native["query"],
+                "template_tags": native.get("template-tags") or {},
+                "parameters": body.get("parameters") or [],
+            }
+        )
+    return {
+        "slug": payload["slug"],
+        "name": layout["name"],
+        "description": layout.get("description"),
+        "width": layout.get("width", "fixed"),
+        "collection": (payload.get("collection") or {}).get("name"),
+        "parameters": layout.get("parameters") or [],
+        "cards": cards,
+        "dashcards": [
+            {
+                "card": dc["card_key"],
+                "row": dc["row"],
+                "col": dc["col"],
+                "size_x": dc["size_x"],
+                "size_y": dc["size_y"],
+                "visualization_settings": dc.get("visualization_settings") or {},
+                "parameter_mappings": [
+                    {"parameter_id": m["parameter_id"], "target": m["target"]}
+                    for m in dc.get("parameter_mappings") or []
+                ],
+            }
+            for dc in layout["dashcards"]
+        ],
+    }
 
 
 class MetabaseTarget:
@@ -81,8 +134,15 @@ class MetabaseTarget:
         return None
 
     def plan(self, payloads: Iterable[dict[str, Any]], *, complete: bool = True) -> Plan:
-        payloads = list(payloads)
+        payloads = [from_compiled(p) for p in payloads]
         plan = Plan(TARGET, self.client.url)
+        for p in payloads:
+            if p.get("collection") not in (None, self.config.collection):
+                plan.warnings.append(
+                    f"dashboard {p['name']!r} names collection {p['collection']!r}; "
+                    f"smarter-obs publishes into its managed collection {self.config.collection!r} "
+                    "(SMARTER_OBS_METABASE_COLLECTION)"
+                )
         db_ids, db_names = self._databases(payloads)
         collection = self._collection()
         cid = collection["id"] if collection else None
@@ -103,7 +163,7 @@ class MetabaseTarget:
         for payload in payloads:
             self._plan_dashboard(plan, payload, dashboards.get(payload["name"]), card_keys)
         if complete:
-            wanted_cards = {normal.entity_id(c["key"]) for p in payloads for c in p["cards"]}
+            wanted_cards = {_entity_id(c) for p in payloads for c in p["cards"]}
             wanted_dashboards = {p["name"] for p in payloads}
             for item in items:
                 if item.get("archived"):
@@ -119,9 +179,13 @@ class MetabaseTarget:
     def _card_body(self, card: dict[str, Any], db_ids: dict[str, int], cid: int | None) -> dict[str, Any]:
         tags = {}
         for name, tag in sorted(card.get("template_tags", {}).items()):
-            tags[name] = {**copy.deepcopy(tag), "name": name, "id": normal.tag_id(card["key"], name)}
+            tags[name] = {
+                **copy.deepcopy(tag),
+                "name": name,
+                "id": tag.get("id") or normal.tag_id(card["key"], name),
+            }
             tags[name].setdefault("display-name", name.replace("_", " ").title())
-        return {
+        body = {
             "name": card["name"],
             "description": card.get("description") or None,
             "display": card["display"],
@@ -134,6 +198,9 @@ class MetabaseTarget:
                 "native": {"query": card["query"], "template-tags": tags},
             },
         }
+        if card.get("parameters"):
+            body["parameters"] = copy.deepcopy(card["parameters"])
+        return body
 
     def _plan_card(
         self,
@@ -143,7 +210,7 @@ class MetabaseTarget:
         db_names: dict[int, str],
         cid: int | None,
     ) -> Change:
-        eid = normal.entity_id(card["key"])
+        eid = _entity_id(card)
         body = self._card_body(card, db_ids, cid)
         desired = normal.metabase_card(body, db_names)
         remote = self.client.card(eid)
@@ -217,7 +284,7 @@ class MetabaseTarget:
         if change.action == "unchanged":
             return change.remote["id"]
         if change.action == "create":
-            body["entity_id"] = normal.entity_id(change.key.split(" (")[0])
+            body["entity_id"] = change.key.rsplit(" (", 1)[1].rstrip(")")
             created = self.client.create_card(body)
             self._done(done, f"created card {change.title!r} (id {created['id']})")
             return created["id"]
@@ -282,6 +349,7 @@ class MetabaseTarget:
             "description": payload.get("description") or None,
             "parameters": payload.get("parameters") or [],
             "archived": False,
+            "width": payload.get("width") or "fixed",
             "tabs": [],
             "dashcards": dashcards,
         }
@@ -301,4 +369,10 @@ class MetabaseTarget:
 
 
 def _layout(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: payload.get(k) for k in ("name", "description", "parameters", "dashcards")}
+    layout = {k: payload.get(k) for k in ("name", "description", "parameters", "dashcards")}
+    return {**layout, "width": payload.get("width") or "fixed"}
+
+
+def _entity_id(card: dict[str, Any]) -> str:
+    """The compiler's entity id when it gives one (same derivation), else ours."""
+    return card.get("entity_id") or normal.entity_id(card["key"])

@@ -173,5 +173,6 @@ def metabase_dashboard(dash: Mapping[str, Any], card_keys: Mapping[Any, str]) ->
             (_parameter(p) for p in dash.get("parameters") or []), key=lambda p: str(p.get("id"))
         ),
         "dashcards": dashcards,
+        "width": dash.get("width") or "fixed",
         "archived": bool(dash.get("archived", False)),
     }
