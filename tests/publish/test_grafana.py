@@ -236,6 +236,11 @@ def test_managed_datasources_from_urls_and_passwords_never_shown(grafana, config
     grafana.clear()
     _only(managed, payloads)
     assert grafana.writes() == []  # passwords are not resent on every run
+    rotated = type(config)(
+        **{**managed.__dict__, "supabase_db_url": managed.supabase_db_url.replace(pg_pw, "new-Pw")}
+    )
+    _only(rotated, payloads, force=True)  # --force resends them: how a rotated password reaches Grafana
+    assert grafana.secure["smarter-obs-supabase"] == {"password": "new-Pw"}
 
 
 def test_marker_is_a_documented_tag(payloads):

@@ -204,11 +204,20 @@ class GrafanaTarget:
                 target=TARGET,
             )
         for change in plan.changes:
+            if (
+                change.kind == "datasource"
+                and change.action == "unchanged"
+                and force
+                and change.desired.password
+            ):
+                change.action = "update"  # --force resends the password (rotation); Grafana never shows it
             if not change.pending or (change.action == "delete" and not prune):
                 if change.action == "delete":
                     self.progress(
                         f"grafana: {change.kind} {change.key}: not deleted (publish --prune removes it)"
                     )
+                else:
+                    self.progress(f"grafana: {change.kind} {change.key}: unchanged")
                 continue
             getattr(self, f"_apply_{change.kind}")(change, force=force, message=message)
             done.append(f"grafana {change.action} {change.kind} {change.key}")

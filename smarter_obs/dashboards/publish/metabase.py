@@ -282,6 +282,7 @@ class MetabaseTarget:
     def _apply_card(self, change: Change, collection_id: int | None, done: list[str]) -> int:
         body = {**change.desired, "collection_id": collection_id}
         if change.action == "unchanged":
+            self.progress(f"metabase: card {change.title!r}: unchanged")
             return change.remote["id"]
         if change.action == "create":
             body["entity_id"] = change.key.rsplit(" (", 1)[1].rstrip(")")
@@ -297,6 +298,7 @@ class MetabaseTarget:
         self, change: Change, collection_id: int | None, card_ids: dict[str, int], done: list[str]
     ) -> None:
         if change.action == "unchanged":
+            self.progress(f"metabase: dashboard {change.title!r}: unchanged")
             return
         payload = change.desired
         remote = change.remote
