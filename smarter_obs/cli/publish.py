@@ -69,7 +69,14 @@ def _progress(text: str) -> None:
 
 @click.command(epilog=_ENV_HELP)
 @_common
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person; json: a list of plans with their changes and diffs.",
+)
 @click.option("-a", "--all", "show_all", is_flag=True, help="Also list unchanged objects.")
 def plan(only, slugs, build_dir, project, fmt, show_all) -> int:
     """Show what `publish` would change on Grafana and Metabase, changing nothing.

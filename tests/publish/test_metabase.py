@@ -194,3 +194,9 @@ def test_a_database_name_that_does_not_exist_is_named(metabase, config, payloads
         and "METABASE_SUPABASE_DB" in str(exc.value)
         and "Chatwoot" in str(exc.value)
     )
+
+
+def test_a_dropped_connection_on_a_read_is_retried(metabase, config, payloads):
+    metabase.fault("drop", "/api/collection/", method="GET")
+    assert _plan(config, payloads).counts()["create"] == 6
+    assert [r.status for r in metabase.requests if r.path == "/api/collection/"] == [-1, 200]

@@ -11,27 +11,30 @@ Secrets never appear: bodies are cut to an excerpt and URLs lose their credentia
 
 from __future__ import annotations
 
-import re
-
 from smarter_obs.errors import SmarterObsError
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 EXCERPT = 300
 
 
 def mask_url(url: str) -> str:
-    """``https://user:secret@host/x`` → ``https://***@host/x``."""
-    return _CREDENTIALS.sub("***@", url)
+    """``https://user:secret@host/x`` → ``https://user:***@host/x`` (``smarter_obs.redact``)."""
+    from smarter_obs.redact import redact_url
+
+    return redact_url(url)
 
 
 def excerpt(body: object, secrets: tuple[str, ...] = ()) -> str:
+    """A server's answer, shortened and with every credential masked, for an error message."""
+    from smarter_obs.redact import redact_text
+
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         body = " ".join(f"{k}={v}" for k, v in body.items() if isinstance(v, (str, int)))
     text = body if isinstance(body, str) else repr(body)
+    # a known secret is masked wherever the server repeats it, even bare and short
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    text = " ".join(text.split())
+    text = " ".join(redact_text(text, secrets=secrets).split())
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
