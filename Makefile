@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test bench lint demo clean
+.PHONY: help venv test bench lint demo clean plan-dashboards publish-dashboards
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -13,7 +13,7 @@ help:  ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	URLLIB3_NO_OVERRIDE=1 $(BIN)/pip install --quiet --no-binary urllib3-future -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)  ## Create .venv and install smarter-obs with every extra and the test tools
@@ -23,6 +23,12 @@ demo: $(STAMP)  ## Run the telemetry path end to end on the embedded stores (.sm
 
 test: $(STAMP)  ## Run the whole test suite (starts embedded ClickHouse, PostgreSQL and a mock Kafka itself)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+plan-dashboards: $(STAMP)  ## Show what publish-dashboards would change (exit 2 when something would)
+	$(BIN)/smarter-obs plan $(PUBLISH_ARGS)
+
+publish-dashboards: $(STAMP)  ## Validate, build and publish the dashboards to Grafana and Metabase (GRAFANA_*, METABASE_*)
+	$(BIN)/smarter-obs publish $(PUBLISH_ARGS)
 
 bench: $(STAMP)  ## Run the benchmarks in bench/ and print numbers against in-run baselines
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -365,6 +365,81 @@ GRAFANA_FOLDER = setting(
 )
 
 
+# Publishing (smarter_obs/dashboards/publish): where `smarter-obs plan/publish` send the dashboards.
+GRAFANA_URL = setting(
+    "SMARTER_OBS_GRAFANA_URL",
+    "GRAFANA_URL",
+    help="Grafana base URL, e.g. https://metrics.smarterbot.cl.",
+    metavar="URL",
+)
+GRAFANA_TOKEN = setting(
+    "SMARTER_OBS_GRAFANA_TOKEN",
+    "GRAFANA_TOKEN",
+    help="Grafana service-account token (Editor on the folder; Admin to manage datasources).",
+    metavar="TOKEN",
+    secret=True,
+)
+METABASE_URL = setting(
+    "SMARTER_OBS_METABASE_URL",
+    "METABASE_URL",
+    help="Metabase base URL, e.g. https://bi.smarterbot.cl.",
+    metavar="URL",
+)
+METABASE_API_KEY = setting(
+    "SMARTER_OBS_METABASE_API_KEY",
+    "METABASE_API_KEY",
+    help="Metabase API key (Admin → Settings → Authentication → API keys); preferred over user/password.",
+    metavar="KEY",
+    secret=True,
+)
+METABASE_USER = setting(
+    "SMARTER_OBS_METABASE_USER",
+    "METABASE_USER",
+    help="Metabase user for session auth (without an API key).",
+    metavar="EMAIL",
+)
+METABASE_PASSWORD = setting(
+    "SMARTER_OBS_METABASE_PASSWORD",
+    "METABASE_PASSWORD",
+    help="Password of METABASE_USER.",
+    metavar="PASSWORD",
+    secret=True,
+)
+METABASE_SUPABASE_DB = setting(
+    "SMARTER_OBS_METABASE_SUPABASE_DB",
+    "METABASE_SUPABASE_DB",
+    default="Supabase",
+    help="Name of the Metabase database the `supabase` cards are bound to.",
+    metavar="NAME",
+)
+METABASE_CHATWOOT_DB = setting(
+    "SMARTER_OBS_METABASE_CHATWOOT_DB",
+    "METABASE_CHATWOOT_DB",
+    default="Chatwoot",
+    help="Name of the Metabase database the `chatwoot` cards are bound to.",
+    metavar="NAME",
+)
+METABASE_COLLECTION = setting(
+    "SMARTER_OBS_METABASE_COLLECTION",
+    default="SmarterOS",
+    help="Name of the top-level Metabase collection holding the managed cards and dashboards.",
+    metavar="NAME",
+)
+PUBLISH_TIMEOUT = setting(
+    "SMARTER_OBS_PUBLISH_TIMEOUT",
+    type=duration,
+    default=10.0,
+    help="Limit for each Grafana or Metabase call; timeouts are retried.",
+)
+PUBLISH_RETRIES = setting(
+    "SMARTER_OBS_PUBLISH_RETRIES",
+    type=integer(minimum=1),
+    default=3,
+    help="Attempts per Grafana or Metabase call on timeouts, refused connections and 5xx (with backoff).",
+    metavar="N",
+)
+
+
 def home() -> Path:
     """The directory for embedded stores and collector state (absolute)."""
     return (HOME.get() or Path(".smarter-obs")).absolute()

@@ -76,6 +76,8 @@ _dashboards = importlib.import_module("smarter_obs.cli.dashboards")
 for _command in (_dashboards.validate_command, _dashboards.build_command, _dashboards.list_command,
                  _dashboards.query_command):  # fmt: skip
     cli.add_command(_command)
+cli.add_command(importlib.import_module("smarter_obs.cli.publish").plan)
+cli.add_command(importlib.import_module("smarter_obs.cli.publish").publish)
 
 
 def main(argv: list[str] | None = None) -> int:
