@@ -122,7 +122,9 @@ class Batcher(Generic[C]):
             return self.stats.pending == 0
 
     def close(self, timeout: float | None = 10.0) -> bool:
-        """Stop accepting, flush what is queued (within ``timeout``), stop the worker. True when nothing was lost."""
+        """Stop accepting, flush what is queued (within ``timeout``), stop the worker.
+
+        True when nothing was lost."""
         with self._cond:
             if self._closing:
                 return self.stats.pending == 0
