@@ -71,7 +71,8 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
         tools = sink.query_rows(
             "SELECT ToolName, sum(Calls), sum(Errors),"
             " round(quantilesTDigestMerge(0.95)(DurationQuantiles)[1] / 1e6, 2)"
-            " FROM {db:Identifier}.mcp_tool_calls_1m WHERE ServiceName = {service:String} AND SpanKind = 'Server'"
+            " FROM {db:Identifier}.mcp_tool_calls_1m"
+            " WHERE ServiceName = {service:String} AND SpanKind = 'Server'"
             " GROUP BY ToolName ORDER BY ToolName",
             {"db": sink.database, "service": TOOLS_SERVICE},
         )
@@ -83,7 +84,8 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
         lag = sink.query_rows(
             "SELECT topic, sum(lag), countIf(has_commit), count() FROM {db:Identifier}.kafka_consumer_lag"
             " WHERE consumer_group = {group:String}"
-            " AND ts = (SELECT max(ts) FROM {db:Identifier}.kafka_consumer_lag WHERE consumer_group = {group:String})"
+            " AND ts = (SELECT max(ts) FROM {db:Identifier}.kafka_consumer_lag"
+            " WHERE consumer_group = {group:String})"
             " GROUP BY topic ORDER BY topic",
             {"db": sink.database, "group": GROUP},
         )
@@ -98,7 +100,8 @@ def _run(echo: Callable[[str], None], url: str, *, calls: int, seed: int) -> dic
     for topic, total, committed, partitions in lag:
         echo(f"    {topic:<20} lag {total:>5d}   committed partitions {committed}/{partitions}")
     echo(
-        "Stores live under .smarter-obs/; run `smarter-obs db migrate --help` and `smarter-obs collect --help`."
+        "Stores live under .smarter-obs/; run `smarter-obs db migrate --help` and "
+        "`smarter-obs collect --help`."
     )
     return {"tools": tools, "topics": topics, "lag": lag, "tool_errors": tool_errors}
 
