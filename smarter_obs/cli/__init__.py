@@ -68,6 +68,7 @@ def collect() -> None:
 
 cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
 cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
+cli.add_command(importlib.import_module("smarter_obs.cli.serve").serve)
 
 
 def main(argv: list[str] | None = None) -> int:
