@@ -69,6 +69,7 @@ def collect() -> None:
 cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
 cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
 cli.add_command(importlib.import_module("smarter_obs.cli.serve").serve)
+cli.add_command(importlib.import_module("smarter_obs.cli.preview").preview)
 
 
 def main(argv: list[str] | None = None) -> int:

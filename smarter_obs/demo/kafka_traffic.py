@@ -138,12 +138,12 @@ class KafkaTraffic:
         self._producer.flush(30)
         return total
 
-    def consume(self, now: float, seconds: float) -> None:
+    def consume(self, now: float, seconds: float, *, timeout: float = 5.0) -> None:
         """Each group processes what its capacity allows in ``seconds`` (and commits on its schedule)."""
         for group in self._groups:
             group.credit += group.profile.capacity * self.scale * seconds
             budget = min(int(group.credit), group.backlog)
-            got = self._consume(group.consumer, budget) if budget else 0
+            got = self._consume(group.consumer, budget, timeout) if budget else 0
             if budget == 0:
                 group.consumer.poll(0)  # heartbeats and rebalance callbacks
             group.credit -= got
@@ -163,9 +163,9 @@ class KafkaTraffic:
                     got += 1
         return got
 
-    def step(self, now: float, seconds: float) -> None:
+    def step(self, now: float, seconds: float, *, timeout: float = 5.0) -> None:
         self.produce(now, seconds)
-        self.consume(now, seconds)
+        self.consume(now, seconds, timeout=timeout)
 
     def close(self) -> None:
         for group in self._groups:
@@ -271,7 +271,7 @@ class LiveTraffic:
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
             try:
-                self.traffic.step(time.time(), self.tick)
+                self.traffic.step(time.time(), self.tick, timeout=self.tick)
             except Exception:  # keep the demo going; the collector shows the gap
                 log.exception("live Kafka traffic step failed")
 

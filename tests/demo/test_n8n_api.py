@@ -66,7 +66,9 @@ def test_the_n8n_collector_copies_every_execution(simulator: N8nSimulator, postg
     from smarter_obs.sinks.postgres import connect
 
     migrate(postgres_dsn)
-    collector = c.N8nCollector(c.N8nClient(simulator.url, API_KEY), postgres_dsn, instance="demo", clock=time.time)
+    collector = c.N8nCollector(
+        c.N8nClient(simulator.url, API_KEY), postgres_dsn, instance="demo", clock=time.time
+    )
     try:
         assert collector.cycle().ok
     finally:
