@@ -29,7 +29,7 @@ def _serve(conn, executions: int) -> None:
 
 def main() -> None:
     from smarter_obs.collectors.n8n import rows as r
-    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.collector import N8nCollector
     from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.db.postgres import migrate
     from smarter_obs.sinks.postgres import connect, start_embedded, stop_embedded

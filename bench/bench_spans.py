@@ -90,7 +90,7 @@ def bench_exporter(url: str) -> float:
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.exporters.clickhouse import DEFAULT_MAX_BATCH, ClickHouseSpanExporter
     from smarter_obs.sinks.clickhouse import ClickHouseSink
-    from smarter_obs.sinks.otel_traces import TABLE, from_sdk_spans
+    from smarter_obs.collectors.spans.rows import TABLE, from_sdk_spans
 
     spans = make_spans(SPANS)
     # The SDK's BatchSpanProcessor under load calls export() back to back with full batches (512 by default).
@@ -187,7 +187,7 @@ def bench_receiver(url: str) -> float:
 
     from smarter_obs.collectors.spans.server import SpanReceiver
     from smarter_obs.sinks.clickhouse import ClickHouseSink
-    from smarter_obs.sinks.otel_traces import from_otlp
+    from smarter_obs.collectors.spans.rows import from_otlp
 
     sink = ClickHouseSink(url, database="bench")
     receiver = SpanReceiver(

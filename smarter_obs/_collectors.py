@@ -7,7 +7,7 @@ Collector modules are being reorganised (``source → rows → collector → cli
 from __future__ import annotations
 
 from smarter_obs.collectors.n8n.cli import default_instance, read_api_key
-from smarter_obs.collectors.n8n.cycle import N8nCollector
+from smarter_obs.collectors.n8n.collector import N8nCollector
 from smarter_obs.collectors.n8n.source import N8nClient
 from smarter_obs.collectors.redpanda_lag.collector import LagCollector
 from smarter_obs.collectors.redpanda_lag.config import (

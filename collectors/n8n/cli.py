@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 
 from smarter_obs import settings
-from smarter_obs.cli._options import DURATION, postgres_option
+from smarter_obs.cli._options import DURATION, postgres_option, setting_option
 from smarter_obs.errors import ConfigError, SmarterObsError, SourceAuthError
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,7 @@ def read_api_key(env_name: str, key_file: str | None) -> str:
 
 
 @click.command("n8n")
-@click.option(
-    "--url",
-    envvar="SMARTER_OBS_N8N_URL",
-    required=True,
-    metavar="URL",
-    help="n8n base URL, e.g. https://n8n.example.com. [env: SMARTER_OBS_N8N_URL]",
-)
+@setting_option(settings.N8N_URL, "--url", required=True)
 @click.option(
     "--api-key-env",
     default="N8N_API_KEY",
@@ -123,7 +117,7 @@ def command(
       smarter-obs collect n8n --url http://localhost:5678 --interval 30s \\
           --postgres postgresql://postgres.REF:PASSWORD@aws-0-eu-west-1.pooler.supabase.com:6543/postgres
     """
-    from smarter_obs.collectors.n8n.cycle import N8nCollector
+    from smarter_obs.collectors.n8n.collector import N8nCollector
     from smarter_obs.collectors.n8n.source import N8nClient
     from smarter_obs.run import CycleOutcome, StopFlag, install_signal_handlers, run_loop
 
@@ -131,7 +125,7 @@ def command(
     name = instance or default_instance(url)
     stop = StopFlag()
     client = N8nClient(url, key, key_name=api_key_env, key_file=api_key_file, sleep=stop.wait)
-    if postgres_dsn is None and settings.env(settings.SMARTER_OBS_POSTGRES_DSN) is None:
+    if postgres_dsn is None and settings.POSTGRES_DSN.lookup() is None:
         click.echo(f"n8n: writing to the embedded PostgreSQL under {settings.home() / 'postgres'}", err=True)
     if migrate:
         from smarter_obs.db.postgres import migrate as migrate_postgres

@@ -6,75 +6,49 @@ import logging
 
 import click
 
-from smarter_obs.cli._options import DURATION, clickhouse_option
+from smarter_obs import settings
+from smarter_obs.cli._options import clickhouse_option, setting_option
 
 log = logging.getLogger(__name__)
 
 
 @click.command("redpanda")
-@click.option(
-    "--bootstrap",
-    envvar="SMARTER_OBS_KAFKA_BOOTSTRAP",
-    metavar="HOST:PORT[,…]",
-    help="Kafka/Redpanda bootstrap servers. [env: SMARTER_OBS_KAFKA_BOOTSTRAP]",
-)
+@setting_option(settings.KAFKA_BOOTSTRAP, "--bootstrap")
 @clickhouse_option
-@click.option(
+@setting_option(
+    settings.CLICKHOUSE_DATABASE,
     "--database",
-    envvar="SMARTER_OBS_CLICKHOUSE_DATABASE",
-    default=None,
-    help="ClickHouse database holding the kafka_* tables (created by `smarter-obs db migrate`). "
-    "[default: otel]",
+    help="ClickHouse database holding the kafka_* tables (created by `smarter-obs db migrate`).",
 )
-@click.option(
+@setting_option(
+    settings.KAFKA_GROUPS,
     "--group",
     "groups",
     multiple=True,
-    envvar="SMARTER_OBS_KAFKA_GROUPS",
-    metavar="NAME|REGEX",
     help="Consumer group to collect; repeatable. A plain name (letters, digits, '.', '-', '_') is "
     "collected even when the broker cannot list groups; a regex (e.g. 'n8n-.*') filters the "
-    "discovered groups (whole-name match). Default: every discovered group. "
-    "[env: SMARTER_OBS_KAFKA_GROUPS, space-separated]",
+    "discovered groups (whole-name match). Space-separated in the variable.",
 )
-@click.option(
+@setting_option(
+    settings.KAFKA_TOPICS,
     "--topic",
     "topics",
     multiple=True,
-    envvar="SMARTER_OBS_KAFKA_TOPICS",
-    metavar="REGEX",
-    help="Topics to collect (whole-name regex); repeatable. Default: every topic not starting with "
-    "'_'. [env: SMARTER_OBS_KAFKA_TOPICS, space-separated]",
+    help="Topics to collect (whole-name regex); repeatable. Space-separated in the variable.",
 )
-@click.option(
-    "--cluster-name",
-    envvar="SMARTER_OBS_KAFKA_CLUSTER_NAME",
-    default=None,
-    help="Value of the `cluster` column. [default: the bootstrap servers] "
-    "[env: SMARTER_OBS_KAFKA_CLUSTER_NAME]",
-)
-@click.option(
+@setting_option(settings.KAFKA_CLUSTER_NAME, "--cluster-name")
+@setting_option(
+    settings.KAFKA_INTERVAL,
     "--interval",
-    type=DURATION,
-    default="15s",
-    show_default=True,
-    envvar="SMARTER_OBS_KAFKA_INTERVAL",
-    help="Time between collection cycles (e.g. 15s, 1m). [env: SMARTER_OBS_KAFKA_INTERVAL]",
+    default=settings.KAFKA_INTERVAL.default,
+    help="Time between collection cycles (e.g. 15s, 1m).",
 )
 @click.option(
     "--once",
     is_flag=True,
     help="Run one cycle and exit: 0 when the cluster was read and stored, 1 otherwise.",
 )
-@click.option(
-    "--timeout",
-    type=DURATION,
-    default="10s",
-    show_default=True,
-    envvar="SMARTER_OBS_KAFKA_TIMEOUT",
-    help="Limit for each Kafka request; an unreachable cluster fails the cycle after this. "
-    "[env: SMARTER_OBS_KAFKA_TIMEOUT]",
-)
+@setting_option(settings.KAFKA_TIMEOUT, "--timeout", default=settings.KAFKA_TIMEOUT.default)
 @click.option(
     "--window",
     type=click.IntRange(2, 1000),

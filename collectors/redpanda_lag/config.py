@@ -15,12 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smarter_obs import settings
 from smarter_obs.errors import ConfigError
 
 #: Environment prefix of librdkafka properties.
 KAFKA_ENV_PREFIX = "SMARTER_OBS_KAFKA_"
-# Settings under the prefix that are smarter-obs's own, not librdkafka properties.
-_OWN_SETTINGS = {"BOOTSTRAP", "GROUPS", "TOPICS", "CLUSTER_NAME", "TIMEOUT", "INTERVAL"}
+# Variables under the prefix that are smarter-obs's own settings, not librdkafka properties.
+_OWN_SETTINGS = {name for name in settings.REGISTRY if name.startswith(KAFKA_ENV_PREFIX)}
 # Properties the collector sets itself.
 _RESERVED = {"bootstrap.servers", "logger", "error_cb", "stats_cb", "throttle_cb", "oauth_cb"}
 # Characters that make a --group value a pattern. A dot alone does not: group ids such as "n8n.worker" are
@@ -106,12 +107,10 @@ def kafka_properties(
     environ = os.environ if environ is None else environ
     props: dict[str, str] = {}
     for name in sorted(environ):
-        if not name.startswith(KAFKA_ENV_PREFIX) or environ[name] == "":
+        value = settings.env(name, environ)
+        if not name.startswith(KAFKA_ENV_PREFIX) or name in _OWN_SETTINGS or value is None:
             continue
         key = name[len(KAFKA_ENV_PREFIX) :]
-        if key in _OWN_SETTINGS:
-            continue
-        value = environ[name]
         if key.endswith("_FILE"):
             key = key[: -len("_FILE")]
             path = Path(value)
@@ -156,8 +155,8 @@ def validate_bootstrap(value: str | None) -> str:
     if not value or not value.strip():
         raise ConfigError(
             "no Kafka bootstrap servers: pass --bootstrap HOST:PORT[,HOST:PORT] or set "
-            "SMARTER_OBS_KAFKA_BOOTSTRAP",
-            setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
+            f"{settings.KAFKA_BOOTSTRAP.env}",
+            setting=settings.KAFKA_BOOTSTRAP.env,
         )
     servers = [s.strip() for s in value.split(",") if s.strip()]
     for server in servers:
@@ -165,7 +164,7 @@ def validate_bootstrap(value: str | None) -> str:
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(
                 f"bootstrap server {server!r} is not HOST:PORT (e.g. localhost:9092)",
-                setting="SMARTER_OBS_KAFKA_BOOTSTRAP",
+                setting=settings.KAFKA_BOOTSTRAP.env,
             )
     return ",".join(servers)
 

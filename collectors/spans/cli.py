@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from smarter_obs.cli._options import DURATION, clickhouse_option
+from smarter_obs import settings
+from smarter_obs.cli._options import DURATION, clickhouse_option, setting_option
 
 
 def _parse_listen(value: str) -> tuple[str, int]:
@@ -24,12 +25,7 @@ def _parse_listen(value: str) -> tuple[str, int]:
     "interfaces; port 0 picks a free port (printed on stderr).",
 )
 @clickhouse_option
-@click.option(
-    "--database",
-    envvar="SMARTER_OBS_CLICKHOUSE_DATABASE",
-    default=None,
-    help="ClickHouse database holding otel_traces. [default: otel; env: SMARTER_OBS_CLICKHOUSE_DATABASE]",
-)
+@setting_option(settings.CLICKHOUSE_DATABASE, "--database", help="ClickHouse database holding otel_traces.")
 @click.option(
     "--only-tools",
     is_flag=True,

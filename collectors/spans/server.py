@@ -33,7 +33,7 @@ from smarter_obs.collectors.spans.decode import (
 )
 from smarter_obs.sinks._batcher import Batcher
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
 
 __all__ = ["DEFAULT_MAX_BODY", "SpanReceiver"]
 

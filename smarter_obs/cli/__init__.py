@@ -51,6 +51,8 @@ def cli(verbose: int) -> None:
       smarter-obs collect spans --listen 127.0.0.1:4318
       smarter-obs collect redpanda --bootstrap localhost:9092 --once
       smarter-obs collect n8n --url https://n8n.example.com --once
+      smarter-obs validate && smarter-obs build
+      smarter-obs query mcp-tools 4 --from now-7d
     """
     # Our own progress at INFO by default; third-party chatter (pgserver, drivers) only with -v.
     logging.basicConfig(
@@ -70,6 +72,10 @@ cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
 cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
 cli.add_command(importlib.import_module("smarter_obs.cli.serve").serve)
 cli.add_command(importlib.import_module("smarter_obs.cli.preview").preview)
+_dashboards = importlib.import_module("smarter_obs.cli.dashboards")
+for _command in (_dashboards.validate_command, _dashboards.build_command, _dashboards.list_command,
+                 _dashboards.query_command):  # fmt: skip
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

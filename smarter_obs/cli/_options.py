@@ -1,56 +1,72 @@
-"""Shared click option types and decorators."""
+"""Shared click option types and decorators; options backed by a setting come from the settings registry."""
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 import click
 
 from smarter_obs import settings
+from smarter_obs.settings import parse_duration
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+__all__ = [
+    "DURATION",
+    "SettingOption",
+    "SettingType",
+    "clickhouse_option",
+    "parse_duration",
+    "postgres_option",
+    "setting_option",
+]
 
 
-def parse_duration(text: str) -> float:
-    """``15s``, ``500ms``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
-    match = _DURATION_RE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration; use e.g. 500ms, 15s, 2m or 1h")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+class SettingType(click.ParamType):
+    """A click type parsing with a settings type (a bad value is a usage error naming the option)."""
 
-
-class Duration(click.ParamType):
-    """A duration option (``15s``, ``2m``); the value is seconds as a float, always more than zero."""
-
-    name = "duration"
+    def __init__(self, kind: settings.Type[Any]) -> None:
+        self.kind = kind
+        self.name = kind.name
 
     def convert(self, value, param, ctx):
+        if not isinstance(value, str):  # a default given as a value, e.g. 15.0 for a duration
+            value = str(value)
         try:
-            seconds = float(value) if isinstance(value, (int, float)) else parse_duration(value)
+            return self.kind.parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
-        if seconds <= 0:  # a zero interval would spin the loop, a zero timeout fail every call
-            self.fail(f"{value!r} must be more than zero, e.g. 500ms or 15s", param, ctx)
-        return seconds
 
 
-DURATION = Duration()
+#: A duration option (``15s``, ``2m``): seconds as a float, always more than zero.
+DURATION = SettingType(settings.duration)
+# Text-like types need no conversion; words are split by click itself for repeatable options.
+_UNCONVERTED = (settings.text, settings.path, settings.words)
 
-clickhouse_option = click.option(
-    "--clickhouse",
-    "clickhouse_url",
-    envvar=settings.SMARTER_OBS_CLICKHOUSE_URL,
-    metavar="URL",
-    help="ClickHouse URL: chdb:///path (embedded) or http(s)://user:pass@host:8123/db. "
-    f"Default: embedded chDB under .smarter-obs/. [env: {settings.SMARTER_OBS_CLICKHOUSE_URL}]",
-)
 
-postgres_option = click.option(
-    "--postgres",
-    "postgres_dsn",
-    envvar=settings.SMARTER_OBS_POSTGRES_DSN,
-    metavar="DSN",
-    help="PostgreSQL/Supabase connection string. Default: embedded PostgreSQL (pgserver) under .smarter-obs/. "
-    f"[env: {settings.SMARTER_OBS_POSTGRES_DSN}]",
-)
+class SettingOption(click.Option):
+    """An option whose environment variables are read like every setting: blank counts as unset."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        for name in names:
+            value = settings.env(name)
+            if value is not None:
+                return value
+        return None
+
+
+def setting_option(setting: settings.Setting[Any], *decls: str, help_extra: str = "", **kwargs: Any):
+    """A click option for ``setting``: its variables as ``envvar=``, help text and metavar from the registry.
+
+    The value stays ``None`` when neither the option nor a variable is given (the library then applies the
+    setting's default) unless ``default=`` is passed. ``help=`` replaces the setting's sentence,
+    ``help_extra`` adds to it; the ``[default: …; env: …]`` tail is always generated.
+    """
+    kwargs["help"] = setting.help_text(kwargs.pop("help", None), help_extra)
+    kwargs.setdefault("metavar", setting.metavar)
+    if setting.type not in _UNCONVERTED:
+        kwargs.setdefault("type", SettingType(setting.type))
+    return click.option(*decls, cls=SettingOption, envvar=list(setting.env_vars), **kwargs)
+
+
+clickhouse_option = setting_option(settings.CLICKHOUSE_URL, "--clickhouse", "clickhouse_url")
+postgres_option = setting_option(settings.POSTGRES_DSN, "--postgres", "postgres_dsn")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from smarter_obs import settings
-from smarter_obs.cli._options import clickhouse_option, postgres_option
+from smarter_obs.cli._options import clickhouse_option, postgres_option, setting_option
 
 
 @click.group()
@@ -16,25 +16,11 @@ def db() -> None:
 @db.command()
 @clickhouse_option
 @postgres_option
-@click.option(
-    "--database",
-    envvar=settings.SMARTER_OBS_CLICKHOUSE_DATABASE,
-    default=None,
-    help=f"ClickHouse database for the telemetry tables. [default: {settings.DEFAULT_CLICKHOUSE_DATABASE}]",
+@setting_option(
+    settings.CLICKHOUSE_DATABASE, "--database", help="ClickHouse database for the telemetry tables."
 )
-@click.option(
-    "--ttl-days",
-    type=int,
-    envvar=settings.SMARTER_OBS_TTL_DAYS,
-    default=None,
-    help=f"Days of telemetry kept in ClickHouse; 0 keeps forever. [default: {settings.DEFAULT_TTL_DAYS}]",
-)
-@click.option(
-    "--cluster",
-    envvar=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER,
-    default=None,
-    help="ClickHouse cluster name: render DDL ON CLUSTER with Replicated engines.",
-)
+@setting_option(settings.TTL_DAYS, "--ttl-days")
+@setting_option(settings.CLICKHOUSE_CLUSTER, "--cluster")
 @click.option(
     "--only",
     type=click.Choice(["clickhouse", "postgres", "all"]),

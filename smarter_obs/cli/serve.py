@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from smarter_obs import settings
-from smarter_obs.cli._options import DURATION, clickhouse_option, postgres_option
+from smarter_obs.cli._options import DURATION, clickhouse_option, postgres_option, setting_option
 
 
 @click.command()
@@ -25,17 +25,15 @@ from smarter_obs.cli._options import DURATION, clickhouse_option, postgres_optio
     help="Address of GET /health: every component's state, 503 when one is failing. Port 0 picks one.",
 )
 @clickhouse_option
-@click.option(
+@setting_option(
+    settings.CLICKHOUSE_DATABASE,
     "--database",
-    envvar=settings.SMARTER_OBS_CLICKHOUSE_DATABASE,
-    default=None,
-    help="ClickHouse database of otel_traces and the kafka_* tables. [default: otel]",
+    help="ClickHouse database of otel_traces and the kafka_* tables.",
 )
-@click.option(
+@setting_option(
+    settings.KAFKA_BOOTSTRAP,
     "--kafka-bootstrap",
-    envvar=settings.SMARTER_OBS_KAFKA_BOOTSTRAP,
-    metavar="HOST:PORT[,…]",
-    help="Kafka/Redpanda bootstrap servers: runs the lag collector. [env: SMARTER_OBS_KAFKA_BOOTSTRAP]",
+    help="Kafka/Redpanda bootstrap servers: runs the lag collector (none: no lag collector).",
 )
 @click.option(
     "--kafka-interval", type=DURATION, default="15s", show_default=True, help="Lag collection interval."
@@ -65,11 +63,8 @@ from smarter_obs.cli._options import DURATION, clickhouse_option, postgres_optio
     metavar="KEY=VALUE",
     help="librdkafka client property (repeatable), as for `collect redpanda`.",
 )
-@click.option(
-    "--n8n-url",
-    envvar=settings.SMARTER_OBS_N8N_URL,
-    metavar="URL",
-    help="n8n base URL: runs the n8n collector into PostgreSQL. [env: SMARTER_OBS_N8N_URL]",
+@setting_option(
+    settings.N8N_URL, "--n8n-url", help="n8n base URL: runs the n8n collector into PostgreSQL (none: no n8n)."
 )
 @click.option(
     "--n8n-api-key-env",

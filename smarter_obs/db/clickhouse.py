@@ -40,38 +40,27 @@ __all__ = ["MIGRATIONS_TABLE", "migrate", "migrations_dir", "render", "render_te
 
 #: Table (in the telemetry database) recording applied migrations.
 MIGRATIONS_TABLE = "schema_migrations"
-#: Overrides where the ``NNNN_name.sql`` templates are read from.
-SMARTER_OBS_CLICKHOUSE_MIGRATIONS = "SMARTER_OBS_CLICKHOUSE_MIGRATIONS"
 
 _REPLICA_ARGS = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
 def migrations_dir() -> Path:
     """The ClickHouse migration templates (``$SMARTER_OBS_CLICKHOUSE_MIGRATIONS`` or ``provisioning/clickhouse``)."""
-    return provisioning_dir("clickhouse", SMARTER_OBS_CLICKHOUSE_MIGRATIONS)
+    return provisioning_dir("clickhouse", settings.CLICKHOUSE_MIGRATIONS.env)
 
 
 def _resolve_ttl(ttl_days: int | None) -> int:
-    raw = ttl_days if ttl_days is not None else settings.env(settings.SMARTER_OBS_TTL_DAYS, None)
-    if raw is None:
-        return settings.DEFAULT_TTL_DAYS
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"TTL days {raw!r} is not an integer; use e.g. 30 (0 keeps data forever)",
-            setting=settings.SMARTER_OBS_TTL_DAYS,
-        ) from None
-    if value < 0:
-        raise ConfigError(f"TTL days must be 0 or more, got {value}", setting=settings.SMARTER_OBS_TTL_DAYS)
+    value = settings.TTL_DAYS.get(ttl_days)
+    if value is None or value < 0:  # an explicit int argument is not parsed: check its range here
+        raise ConfigError(f"TTL days must be 0 or more, got {value}", setting=settings.TTL_DAYS.env)
     return value
 
 
 def _resolve_cluster(cluster: str | None) -> str | None:
-    name = settings.resolve(cluster, settings.SMARTER_OBS_CLICKHOUSE_CLUSTER)
+    name = settings.CLICKHOUSE_CLUSTER.get(cluster)
     if name is None:
         return None
-    return validate_identifier(name, "cluster name", setting=settings.SMARTER_OBS_CLICKHOUSE_CLUSTER)
+    return validate_identifier(name, "cluster name", setting=settings.CLICKHOUSE_CLUSTER.env)
 
 
 def _on_cluster(cluster: str | None) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from smarter_obs import settings
 from smarter_obs.db._runner import Migration, MigrationReport, discover, provisioning_dir, run
 
 __all__ = ["MIGRATIONS_TABLE", "migrate", "migrations_dir"]
 
-#: Overrides the migration directory (default: provisioning/postgres, or the copy a wheel installs).
-MIGRATIONS_ENV = "SMARTER_OBS_POSTGRES_MIGRATIONS"
 MIGRATIONS_TABLE = "smarter_obs_migrations"
 # Arbitrary constant: the advisory-lock key that serialises smarter-obs migrations on one database.
 _LOCK_KEY = 0x736D6F62  # "smob"
@@ -61,13 +60,14 @@ class _PostgresBackend:
 
 def migrations_dir() -> Path:
     """The PostgreSQL migrations (``$SMARTER_OBS_POSTGRES_MIGRATIONS`` or ``provisioning/postgres``)."""
-    return provisioning_dir("postgres", MIGRATIONS_ENV)
+    return provisioning_dir("postgres", settings.POSTGRES_MIGRATIONS.env)
 
 
 def migrate(dsn: str | None = None, *, progress: Callable[[str], None] | None = None) -> MigrationReport:
     """Create/upgrade the PostgreSQL tables (n8n_workflows, n8n_executions, collector_state, …).
 
-    ``dsn`` None → ``SMARTER_OBS_POSTGRES_DSN`` → the embedded server. Idempotent: a second run applies 0.
+    ``dsn`` None → ``SMARTER_OBS_POSTGRES_DSN`` / ``SUPABASE_DB_URL`` → the embedded server. Idempotent: a
+    second run applies 0.
     """
     from smarter_obs.sinks.postgres import connect
 

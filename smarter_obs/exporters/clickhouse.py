@@ -10,7 +10,7 @@ later. A partial batch (the processor drained its queue: quiet periods, ``force_
 everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
 the exporter write what it holds.
 
-A full joined block becomes one Arrow table (see ``smarter_obs.sinks._arrow``) that a background thread
+A full joined block becomes one Arrow table (``SpanColumns.to_arrow`` in ``smarter_obs.collectors.spans.rows``) that a background thread
 inserts while the next batches are mapped (the insert releases the GIL). Memory is bounded: the processor's
 queue plus two blocks of ``max_batch`` spans (the one in flight, ~0.25 KB per span as Arrow plus its IPC
 copy, and the next one, joined at ~0.36 KB per span or waiting as Arrow): ~60 MB at the default, reached
@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.sinks.otel_traces import TABLE, SpanColumns, from_sdk_spans
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_sdk_spans
 
 if TYPE_CHECKING:
     import pyarrow as pa

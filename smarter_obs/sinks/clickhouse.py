@@ -135,8 +135,8 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
 
     Raises ConfigError naming the bad part (scheme, path, host, port, database).
     """
-    raw = settings.resolve(url, settings.SMARTER_OBS_CLICKHOUSE_URL, default=None) or default_url()
-    setting = settings.SMARTER_OBS_CLICKHOUSE_URL
+    raw = settings.CLICKHOUSE_URL.get(url) or default_url()
+    setting = settings.CLICKHOUSE_URL.env
     shown = _redact_raw(raw)
     try:
         parts = urlsplit(raw)
@@ -203,13 +203,8 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
 
 def resolve_database(database: str | None = None, url: ClickHouseURL | None = None) -> str:
     """argument > database in the URL > ``SMARTER_OBS_CLICKHOUSE_DATABASE`` > ``otel``; validated."""
-    name = (
-        database
-        or (url.database if url is not None else None)
-        or settings.env(settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
-        or settings.DEFAULT_CLICKHOUSE_DATABASE
-    )
-    return validate_identifier(name, "database", setting=settings.SMARTER_OBS_CLICKHOUSE_DATABASE)
+    name = database or (url.database if url is not None else None) or settings.CLICKHOUSE_DATABASE.get()
+    return validate_identifier(name, "database", setting=settings.CLICKHOUSE_DATABASE.env)
 
 
 def _scrub(text: str, secret: str | None) -> str:
@@ -279,7 +274,7 @@ def connect(url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Clie
                     raise ConfigError(
                         f"cannot open embedded ClickHouse at {parsed.path}: chDB allows one data directory per "
                         f"process and another one is already open ({exc})",
-                        setting=settings.SMARTER_OBS_CLICKHOUSE_URL,
+                        setting=settings.CLICKHOUSE_URL.env,
                     ) from None
                 raise
     with map_errors("connect", url=parsed):

@@ -164,15 +164,15 @@ def embedded_dsn() -> str:
 
 
 def resolve_dsn(dsn: str | None) -> str:
-    """argument > ``SMARTER_OBS_POSTGRES_DSN`` > the embedded server."""
-    resolved = settings.resolve(dsn, settings.SMARTER_OBS_POSTGRES_DSN)
+    """argument > ``SMARTER_OBS_POSTGRES_DSN`` > ``SUPABASE_DB_URL`` > the embedded server."""
+    resolved = settings.POSTGRES_DSN.get(dsn)
     return resolved if resolved else embedded_dsn()
 
 
 def connect(
     dsn: str | None = None, *, autocommit: bool = True, connect_timeout: int = 10
 ) -> psycopg.Connection:
-    """A psycopg 3 connection; ``None`` → ``SMARTER_OBS_POSTGRES_DSN`` → embedded server.
+    """A psycopg 3 connection; ``None`` → ``SMARTER_OBS_POSTGRES_DSN`` / ``SUPABASE_DB_URL`` → embedded.
 
     Autocommit by default: writers open explicit ``conn.transaction()`` blocks, so reads never leave a
     session idle in a transaction (which a transaction pooler would pin).
@@ -189,7 +189,7 @@ def connect(
         raise ConfigError(
             f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc).strip(), resolved)}; "
             "use postgresql://user:password@host:5432/dbname or key=value form",
-            setting=settings.SMARTER_OBS_POSTGRES_DSN,
+            setting=settings.POSTGRES_DSN.env,
         ) from None
     extra: dict[str, Any] = {"prepare_threshold": None, "autocommit": autocommit}
     if "connect_timeout" not in params:

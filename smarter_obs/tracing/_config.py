@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from smarter_obs import settings
 from smarter_obs.tracing._log import once, redact
 
 #: Every resource produced by ``init_tracing`` carries this ``service.namespace`` unless overridden.
@@ -118,10 +119,7 @@ class TracingConfig:
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name)
-    if value is None or value.strip() == "":
-        return None
-    return value.strip()
+    return settings.env(name, environ)  # the one reader: blank counts as unset, values stripped
 
 
 def _first_env(environ: Mapping[str, str], *names: str) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ import itertools
 import pyarrow as pa
 
 from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
-from smarter_obs.sinks.otel_traces import COLUMNS, from_sdk_spans
+from smarter_obs.collectors.spans.rows import COLUMNS, from_sdk_spans
 from tests.clickhouse.spanfactory import make_spans
 from tests.clickhouse.test_exporter import stored_rows
 from tests.clickhouse.test_mapping import by_span_id, expected_row

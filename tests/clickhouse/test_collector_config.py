@@ -8,7 +8,7 @@ import yaml
 
 from smarter_obs import settings
 from smarter_obs.db.clickhouse import render
-from smarter_obs.sinks.otel_traces import TABLE
+from smarter_obs.collectors.spans.rows import TABLE
 
 CONFIG = Path(__file__).resolve().parents[2] / "provisioning" / "otel-collector" / "config.yaml"
 
@@ -19,7 +19,7 @@ def test_collector_clickhouse_exporter_targets_our_schema() -> None:
     assert exporter["create_schema"] is False
     assert exporter["traces_table_name"] == TABLE
     assert exporter["database"] == (
-        f"${{env:{settings.SMARTER_OBS_CLICKHOUSE_DATABASE}:-{settings.DEFAULT_CLICKHOUSE_DATABASE}}}"
+        f"${{env:{settings.CLICKHOUSE_DATABASE.env}:-{settings.CLICKHOUSE_DATABASE.default}}}"
     )
     assert "password" in exporter and "${env:" in exporter["password"]  # secrets only from the environment
     assert any(f".{TABLE}" in m.sql and "CREATE TABLE" in m.sql for m in render(database="otel"))

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.trace import SpanKind, StatusCode
 
-from smarter_obs.sinks.otel_traces import COLUMNS, attribute_string, from_otlp, from_sdk_spans
+from smarter_obs.collectors.spans.rows import COLUMNS, attribute_string, from_otlp, from_sdk_spans
 from tests.clickhouse.spanfactory import make_spans
 
 

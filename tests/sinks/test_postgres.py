@@ -95,6 +95,7 @@ def test_embedded_default_lives_under_smarter_obs_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SMARTER_OBS_POSTGRES_DSN", raising=False)
+    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
     monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path / "home"))
     with connect(None) as c:
         data_dir = c.execute("SHOW data_directory").fetchone()[0]

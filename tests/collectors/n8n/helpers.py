@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smarter_obs.collectors.n8n.cycle import N8nCollector
+from smarter_obs.collectors.n8n.collector import N8nCollector
 from smarter_obs.collectors.n8n.source import N8nClient
 from tests.collectors.n8n.fake_n8n import FakeN8n
 

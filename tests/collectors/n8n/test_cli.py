@@ -110,6 +110,7 @@ def test_without_a_dsn_it_writes_to_the_embedded_postgres(
     monkeypatch.setenv("N8N_API_KEY", fake.api_key)
     monkeypatch.setenv("SMARTER_OBS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("SMARTER_OBS_POSTGRES_DSN", raising=False)
+    monkeypatch.delenv("SUPABASE_DB_URL", raising=False)
 
     assert main(["collect", "n8n", "--url", fake.url, "--once", "--instance", "embedded"]) == 0
 

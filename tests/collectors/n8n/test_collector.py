@@ -262,9 +262,9 @@ def test_interrupted_walk_restarts_from_the_top_when_n8n_rejects_the_resume_curs
 def test_many_waiting_executions_are_refreshed_with_one_filtered_list(
     fake: FakeN8n, pg: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smarter_obs.collectors.n8n import cycle
+    from smarter_obs.collectors.n8n import collector as n8n_collector
 
-    monkeypatch.setattr(cycle, "WAITING_LIST_MIN", 1)
+    monkeypatch.setattr(n8n_collector, "WAITING_LIST_MIN", 1)
     c = collector(fake, pg)
     c.cycle()
     waiting = fake.ids_with_status("waiting")

@@ -15,7 +15,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from smarter_obs.sinks.otel_traces import from_sdk_spans
+from smarter_obs.collectors.spans.rows import from_sdk_spans
 from tests.clickhouse.spanfactory import emit, provider
 
 

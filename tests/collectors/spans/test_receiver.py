@@ -92,7 +92,7 @@ def test_json_and_gzip_bodies_give_the_same_rows_as_protobuf(receiver: SpanRecei
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {}
     assert receiver.batcher.flush(10)
-    from smarter_obs.sinks.otel_traces import from_otlp
+    from smarter_obs.collectors.spans.rows import from_otlp
 
     expected = by_span_id(from_otlp(encode_spans(spans))[0].rows())
     assert stored_rows(clickhouse) == expected
