@@ -14,6 +14,8 @@ from smarter_obs import settings
 from smarter_obs.errors import ConfigError, MigrationError
 
 _FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_DOLLAR_QUOTE_RE = re.compile(r"\$[A-Za-z_]*\$")
+_STRING_RE = re.compile(r"'[^']*'")
 
 
 def provisioning_dir(kind: str, env_name: str) -> Path:
@@ -49,13 +51,24 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
     def statements(self) -> list[str]:
-        """The file split into statements on ``;`` at the end of a line (our DDL never has one inside)."""
+        """The file split into statements on ``;`` at the end of a line.
+
+        Lines inside a dollar-quoted body (``$$ … $$``, ``$fn$ … $fn$``: PL/pgSQL functions, ``DO`` blocks)
+        never end a statement; elsewhere our DDL never has a line-final ``;`` inside a statement.
+        """
         out, current = [], []
+        quote: str | None = None  # the dollar-quote tag we are inside, if any
         for line in self.sql.splitlines():
             if line.strip().startswith("--") and not current:
                 continue
             current.append(line)
-            if line.rstrip().endswith(";"):
+            code = line if quote is not None else _STRING_RE.sub("", line).split("--", 1)[0]
+            for tag in _DOLLAR_QUOTE_RE.findall(code):
+                if quote is None:
+                    quote = tag
+                elif tag == quote:
+                    quote = None
+            if quote is None and line.rstrip().endswith(";"):
                 stmt = "\n".join(current).strip().rstrip(";").strip()
                 if stmt and not all(s.strip().startswith("--") or not s.strip() for s in stmt.splitlines()):
                     out.append(stmt)

@@ -112,3 +112,19 @@ def test_provisioning_dir_prefers_the_env_override_and_names_it_when_missing(
         provisioning_dir("clickhouse", "X_MIGRATIONS")
     monkeypatch.delenv("X_MIGRATIONS")
     assert provisioning_dir("postgres", "X_MIGRATIONS").parts[-2:] == ("provisioning", "postgres")
+
+
+def test_statements_keep_dollar_quoted_bodies_whole() -> None:
+    sql = (
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "BEGIN\n    INSERT INTO t VALUES (1);\n    RETURN NULL;\nEND;\n$fn$;\n"
+        "DO $$ BEGIN\n  PERFORM 1;\nEND $$;\nSELECT '$x$';\nSELECT 2;\n"
+    )
+    m = Migration(1, "x", Path("0001_x.sql"), sql)
+    assert m.statements() == [
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "BEGIN\n    INSERT INTO t VALUES (1);\n    RETURN NULL;\nEND;\n$fn$",
+        "DO $$ BEGIN\n  PERFORM 1;\nEND $$",
+        "SELECT '$x$'",
+        "SELECT 2",
+    ]
