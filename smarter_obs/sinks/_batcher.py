@@ -4,7 +4,12 @@ Producers ``offer`` chunks (anything with a size, e.g. a block of columns); one 
 ``flush`` in batches of at least ``batch_size`` rows or every ``interval`` seconds. Memory is bounded by
 ``max_pending`` rows: when full, ``offer`` refuses the whole chunk and returns False so the producer can push
 back (an OTLP receiver answers 503). A retryable flush failure (SinkUnavailableError) keeps the batch and
-backs off; any other failure drops the batch, counts and logs it.
+backs off.
+
+Any other failure is blamed on some rows, never on the whole batch: the batch is split in halves (by chunks,
+then inside a chunk with ``split``) and each half written again, until the rows at fault are alone; only
+those are dropped, counted (``rejected`` when the store refused them, ``failed`` for any other error) and
+logged. Rows written before an outage interrupts the splitting are not written twice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from smarter_obs.errors import SinkUnavailableError
+from smarter_obs.errors import SinkError, SinkUnavailableError
 
 __all__ = ["Batcher", "BatcherStats"]
 
@@ -25,18 +30,23 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 
-#: Seconds between two identical warnings, so an outage does not flood the log.
+#: Seconds between two warnings of one kind, so an outage does not flood the log.
 _LOG_EVERY = 20.0
+#: Splits allowed while isolating the bad rows of one batch (enough for a few bad rows among 20,000; past it
+#: the pieces still failing are dropped whole, so a batch costs at most 2 × MAX_SPLITS + 1 writes).
+MAX_SPLITS = 128
 
 
 @dataclass
 class BatcherStats:
-    """Counters in rows (plus batches for failures)."""
+    """Counters in rows (plus flush calls for failures)."""
 
     accepted: int = 0
     written: int = 0
     refused: int = 0  # offered while full, given back to the producer
-    dropped: int = 0  # flushed but rejected by the sink for good
+    dropped: int = 0  # given up for good: rejected + failed
+    rejected: int = 0  # the store refused them (SinkError), isolated by splitting
+    failed: int = 0  # writing them raised another error (a bug on our side, e.g. a value not convertible)
     failed_flushes: int = 0
     pending: int = 0
     store_available: bool = True
@@ -55,7 +65,12 @@ class Batcher(Generic[C]):
         interval: float = 1.0,
         backoff: tuple[float, float] = (0.5, 30.0),
         name: str = "batcher",
+        store: str = "the store",
+        split: Callable[[C], tuple[C, C] | None] | None = None,
+        describe: Callable[[C], str] | None = None,
     ) -> None:
+        """``split(chunk)`` halves a chunk of two rows or more (None: it cannot be split); ``describe(chunk)``
+        names a dropped one-row chunk in the log; ``name`` and ``store`` label the log lines."""
         if batch_size <= 0 or max_pending < batch_size:
             raise ValueError("need 0 < batch_size <= max_pending")
         self._flush = flush
@@ -65,6 +80,9 @@ class Batcher(Generic[C]):
         self.interval = interval
         self._backoff_min, self._backoff_max = backoff
         self.name = name
+        self.store = store
+        self._split = split
+        self._describe = describe
         self.stats = BatcherStats()
         self._queue: deque[tuple[C, int]] = deque()
         self._cond = threading.Condition()
@@ -74,7 +92,7 @@ class Batcher(Generic[C]):
         self._closed = False
         self._retry_at = 0.0
         self._backoff = self._backoff_min
-        self._last_log = 0.0
+        self._last_log: dict[str, float] = {}
         self._thread = threading.Thread(target=self._run, name=f"smarter-obs-{name}", daemon=True)
         self._thread.start()
 
@@ -122,7 +140,9 @@ class Batcher(Generic[C]):
             return self.stats.pending == 0
 
     def close(self, timeout: float | None = 10.0) -> bool:
-        """Stop accepting, flush what is queued (within ``timeout``), stop the worker. True when nothing was lost."""
+        """Stop accepting, flush what is queued (within ``timeout``), stop the worker.
+
+        True when nothing was lost."""
         with self._cond:
             if self._closing:
                 return self.stats.pending == 0
@@ -177,50 +197,115 @@ class Batcher(Generic[C]):
                     self._cond.wait(max(wake - now, 0.001))
                 chunks, rows = self._take()
                 flush_target = self._flush_requested
-            try:
-                self._flush(chunks)
-            except SinkUnavailableError as exc:
-                with self._cond:
+            written, dropped, rest, error = self._write(chunks, rows)
+            with self._cond:
+                self._settle(len(chunks), written + dropped, rest)
+                self.stats.written += written
+                if error is not None:
                     self.stats.failed_flushes += 1
                     self.stats.store_available = False
                     self._retry_at = time.monotonic() + self._backoff
                     self._backoff = min(self._backoff * 2, self._backoff_max)
-                    self._flushes_done = max(
-                        self._flushes_done, flush_target
-                    )  # an explicit flush gets its answer: it failed
+                    # an explicit flush gets its answer: it failed
+                    self._flushes_done = max(self._flushes_done, flush_target)
                     self._cond.notify_all()
-                self._warn(f"{self.name}: store unavailable, {self.stats.pending} rows kept for retry: {exc}")
-                continue
-            except Exception as exc:  # noqa: BLE001 - a rejected batch must not stop the worker
-                with self._cond:
-                    self._remove(len(chunks), rows)
-                    self.stats.dropped += rows
-                    self.stats.failed_flushes += 1
-                self._warn(
-                    f"{self.name}: dropped {rows} rows the store rejected: {type(exc).__name__}: {exc}"
-                )
-            else:
-                with self._cond:
-                    self._remove(len(chunks), rows)
-                    self.stats.written += rows
+                elif written or not dropped:
                     self.stats.store_available = True
                     self._backoff = self._backoff_min
                     self._retry_at = 0.0
+            if error is not None:
+                kept = f"{self.stats.pending} rows kept for retry"
+                self._warn("unavailable", f"{self.name}: {self.store} unavailable, {kept}: {error}")
+                continue
             with self._cond:
                 if not self._queue:
                     self._flushes_done = max(self._flushes_done, flush_target)
                 self._cond.notify_all()
             next_due = time.monotonic() + self.interval
 
-    def _remove(self, count: int, rows: int) -> None:
+    def _write(self, chunks: list[C], rows: int) -> tuple[int, int, list[C], SinkUnavailableError | None]:
+        """Flush ``chunks``, splitting around rejected rows: ``(written, dropped, not tried, outage)``.
+
+        Pieces are written in order; an outage (SinkUnavailableError) stops at once and returns the chunks
+        not written yet, so the retry writes nothing twice.
+        """
+        work: deque[list[C]] = deque([chunks])
+        written = splits = 0
+        given_up: list[tuple[list[C], Exception]] = []
+        while work:
+            piece = work.popleft()
+            try:
+                self._flush(piece)
+            except SinkUnavailableError as exc:
+                work.appendleft(piece)
+                self._record(given_up, rows, written)
+                return written, self._count(given_up), [c for p in work for c in p], exc
+            except Exception as exc:  # noqa: BLE001 - blamed on rows of this piece; split to find them
+                splits += 1
+                with self._cond:
+                    self.stats.failed_flushes += 1
+                halves = self._halves(piece) if splits <= MAX_SPLITS else None
+                if halves is None:
+                    given_up.append((piece, exc))
+                else:
+                    work.extendleft(reversed(halves))
+            else:
+                written += rows if piece is chunks else sum(self._size(c) for c in piece)
+        self._record(given_up, rows, written)
+        return written, self._count(given_up), [], None
+
+    def _halves(self, piece: list[C]) -> tuple[list[C], list[C]] | None:
+        if len(piece) > 1:
+            middle = len(piece) // 2
+            return piece[:middle], piece[middle:]
+        halves = self._split(piece[0]) if self._split is not None and self._size(piece[0]) > 1 else None
+        return None if halves is None else ([halves[0]], [halves[1]])
+
+    def _count(self, given_up: list[tuple[list[C], Exception]]) -> int:
+        return sum(self._size(c) for piece, _ in given_up for c in piece)
+
+    def _record(self, given_up: list[tuple[list[C], Exception]], rows: int, written: int) -> None:
+        """Count and log the rows given up: refused by the store, or failed on our side."""
+        for store_refused in (True, False):
+            pieces = [(p, e) for p, e in given_up if isinstance(e, SinkError) == store_refused]
+            if not pieces:
+                continue
+            count = self._count(pieces)
+            with self._cond:
+                self.stats.dropped += count
+                if store_refused:
+                    self.stats.rejected += count
+                    total = self.stats.rejected
+                else:
+                    self.stats.failed += count
+                    total = self.stats.failed
+            piece, exc = pieces[0]
+            what = (
+                f"{self.store} rejected {count} of {rows} {self.name}"
+                if store_refused
+                else f"{count} of {rows} {self.name} could not be written (an error in smarter-obs, please "
+                f"report it)"
+            )
+            first = ""
+            if self._describe is not None and len(piece) == 1 and self._size(piece[0]) == 1:
+                first = f"; first: {self._describe(piece[0])}"
+            self._warn(
+                "rejected" if store_refused else "failed",
+                f"{self.name}: {what}; {written} written, {total} dropped so far: "
+                f"{type(exc).__name__}: {exc}{first}",
+            )
+
+    def _settle(self, count: int, done: int, rest: list[C]) -> None:
+        """Replace the ``count`` chunks taken from the front of the queue by ``rest`` (not written yet)."""
         for _ in range(count):
             self._queue.popleft()
-        self.stats.pending -= rows
+        self._queue.extendleft((chunk, self._size(chunk)) for chunk in reversed(rest))
+        self.stats.pending -= done
 
-    def _warn(self, message: str) -> None:
+    def _warn(self, kind: str, message: str) -> None:
         now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY:
-            self._last_log = now
+        if now - self._last_log.get(kind, -_LOG_EVERY) >= _LOG_EVERY:
+            self._last_log[kind] = now
             log.warning(message)
         else:
             log.debug(message)
