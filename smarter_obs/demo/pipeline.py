@@ -173,7 +173,7 @@ def run_pipeline(
         copied = _wait_n8n(urls["health_url"], supabase_dsn, len(simulator.executions))
         steps.summary.numbers["n8n_executions"] = copied
         steps.detail(f"{copied} executions copied by the n8n collector")
-        for line in _business_rows(supabase_dsn, chatwoot_dsn, start=start, end=end, seed=seed):
+        for line in _business_rows(supabase_dsn, chatwoot_dsn, end=end, size=size, seed=seed):
             steps.detail(line)
 
         steps.begin("stopping serve (SIGTERM: collectors finish, queued spans written)")
@@ -320,13 +320,45 @@ def _wait_n8n(health_url: str, dsn: str, expected: int, timeout: float = 120.0) 
     raise SmarterObsError(f"the n8n collector copied {count} of {expected} executions in {timeout:g}s")
 
 
-def _business_rows(supabase_dsn: str, chatwoot_dsn: str, *, start: float, end: float, seed: int) -> list[str]:
-    """Supabase business rows and the Chatwoot data set, from the project's seeded generators."""
-    try:
-        from smarter_obs.dashboards import seed as business  # the Metabase dashboards' generators
-    except ImportError:
-        return ["Supabase business rows and Chatwoot data: their generators are not in this version yet"]
-    return business.write_demo_data(supabase_dsn, chatwoot_dsn, start=start, end=end, seed=seed)
+def _business_rows(
+    supabase_dsn: str, chatwoot_dsn: str, *, end: float, size: DemoSize, seed: int
+) -> list[str]:
+    """Supabase business rows and the Chatwoot data set, from the project's seeded generators.
+
+    Their history is longer than the telemetry's (``size.business_days``): the user-growth cards compare
+    30-day windows.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from smarter_obs.seed import (
+        create_chatwoot_schema,
+        generate_business,
+        generate_chatwoot,
+        write_business,
+        write_chatwoot,
+    )
+    from smarter_obs.sinks.postgres import connect
+
+    first = (datetime.fromtimestamp(end, UTC) - timedelta(days=size.business_days - 1)).date()
+    business = generate_business(
+        seed=seed,
+        start=first,
+        days=size.business_days,
+        profiles=size.profiles,
+        checkouts_per_day=size.checkouts_per_day,
+    )
+    support = generate_chatwoot(
+        seed=seed, start=first, days=size.business_days, conversations_per_day=size.conversations_per_day
+    )
+    with connect(supabase_dsn) as conn:
+        written = write_business(conn, business)
+    with connect(chatwoot_dsn) as conn:
+        create_chatwoot_schema(conn)
+        chatwoot = write_chatwoot(conn, support)
+    return [
+        f"Supabase: {', '.join(f'{n} {t}' for t, n in written.items())}",
+        f"Chatwoot: {', '.join(f'{n} {t}' for t, n in chatwoot.items())}",
+    ]
 
 
 def _stop(process: subprocess.Popen, timeout: float = 30.0) -> str:
@@ -341,32 +373,31 @@ def _stop(process: subprocess.Popen, timeout: float = 30.0) -> str:
     return "serve stopped cleanly"
 
 
+def _run_cli(args: list[str], detail: Callable[[str], None], what: str) -> None:
+    process = subprocess.run([sys.executable, "-m", "smarter_obs", *args], capture_output=True, text=True)
+    for line in (process.stderr or "").splitlines():
+        if line.strip():
+            detail(line)
+    if process.returncode != 0:
+        tail = "\n".join((process.stdout or "").splitlines()[-20:])
+        raise SmarterObsError(
+            f"smarter-obs {what} failed (exit {process.returncode})" + (f":\n{tail}" if tail else "")
+        )
+
+
 def _preview(
     output: Path, datasources: list[str], start: float, end: float, project: Path | None, detail
 ) -> None:
+    """``smarter-obs build`` (validates every dashboard first), then ``smarter-obs preview``."""
     from datetime import UTC, datetime
 
     def iso(ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    command = [
-        sys.executable,
-        "-m",
-        "smarter_obs",
-        "preview",
-        "--output",
-        str(output),
-        "--from",
-        iso(start),
-        "--to",
-        iso(end),
-    ]
+    where = ["--project", str(project)] if project is not None else []
+    _run_cli(["build", *where], detail, "build")
+    detail("validated and built every dashboard (build/grafana, build/metabase)")
+    command = ["preview", "--output", str(output), "--from", iso(start), "--to", iso(end), *where]
     for item in datasources:
         command += ["--datasource", item]
-    if project is not None:
-        command += ["--project", str(project)]
-    process = subprocess.run(command, capture_output=True, text=True)
-    for line in (process.stderr or "").splitlines():
-        detail(line)
-    if process.returncode != 0:
-        raise SmarterObsError(f"smarter-obs preview failed (exit {process.returncode})")
+    _run_cli(command, detail, "preview")
