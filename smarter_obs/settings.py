@@ -318,6 +318,46 @@ N8N_URL = setting(
     metavar="URL",
 )
 
+# Dashboards (smarter_obs/dashboards): datasource URLs beyond the collectors' own, Grafana identities.
+CHATWOOT_DB_URL = setting(
+    "SMARTER_OBS_CHATWOOT_DB_URL",
+    "CHATWOOT_DB_URL",
+    help="PostgreSQL connection string of Chatwoot's database (the `chatwoot` datasource, read-only).",
+    default_help="database chatwoot on the embedded PostgreSQL",
+    metavar="DSN",
+    secret=True,
+)
+GRAFANA_CLICKHOUSE_UID = setting(
+    "SMARTER_OBS_GRAFANA_CLICKHOUSE_UID",
+    default="smarter-obs-clickhouse",
+    help="Grafana uid of the ClickHouse datasource the dashboards reference.",
+    metavar="UID",
+)
+GRAFANA_SUPABASE_UID = setting(
+    "SMARTER_OBS_GRAFANA_SUPABASE_UID",
+    default="smarter-obs-supabase",
+    help="Grafana uid of the Supabase (PostgreSQL) datasource the dashboards reference.",
+    metavar="UID",
+)
+GRAFANA_CHATWOOT_UID = setting(
+    "SMARTER_OBS_GRAFANA_CHATWOOT_UID",
+    default="smarter-obs-chatwoot",
+    help="Grafana uid of the Chatwoot (PostgreSQL) datasource, when a Grafana dashboard reads it.",
+    metavar="UID",
+)
+GRAFANA_FOLDER_UID = setting(
+    "SMARTER_OBS_GRAFANA_FOLDER_UID",
+    default="smarter-obs",
+    help="Grafana folder uid holding the managed dashboards.",
+    metavar="UID",
+)
+GRAFANA_FOLDER = setting(
+    "SMARTER_OBS_GRAFANA_FOLDER",
+    default="SmarterOS",
+    help="Title of the Grafana folder holding the managed dashboards.",
+    metavar="TITLE",
+)
+
 
 def home() -> Path:
     """The directory for embedded stores and collector state (absolute)."""

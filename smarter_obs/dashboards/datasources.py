@@ -9,14 +9,15 @@ name           engine      URL (first set wins)
 ``clickhouse`` clickhouse  ``--datasource``, ``SMARTER_OBS_CLICKHOUSE_URL``, embedded chDB under
                            ``.smarter-obs/clickhouse``; database from the URL path,
                            ``SMARTER_OBS_CLICKHOUSE_DATABASE`` or ``otel``
-``supabase``   postgres    ``--datasource``, ``SUPABASE_DB_URL``, ``SMARTER_OBS_POSTGRES_DSN`` (what the n8n
+``supabase``   postgres    ``--datasource``, ``SMARTER_OBS_POSTGRES_DSN``, ``SUPABASE_DB_URL`` (what the n8n
                            collector and ``db migrate --postgres`` use), the embedded PostgreSQL
-``chatwoot``   postgres    ``--datasource``, ``CHATWOOT_DB_URL``, database ``chatwoot`` on the embedded
-                           PostgreSQL
+``chatwoot``   postgres    ``--datasource``, ``SMARTER_OBS_CHATWOOT_DB_URL``, ``CHATWOOT_DB_URL``, database
+                           ``chatwoot`` on the embedded PostgreSQL
 =============  ==========  ===========================================================================
 
 Each datasource also names the ``provisioning/`` folder whose DDL its queries are validated against, and
 the Grafana plugin and uid it is published as (uids are settings: ``SMARTER_OBS_GRAFANA_<NAME>_UID``).
+All of them are declared in :mod:`smarter_obs.settings`.
 """
 
 from __future__ import annotations
@@ -43,9 +44,6 @@ __all__ = [
     "resolve_url",
 ]
 
-#: Environment variables (beyond the collectors' own) that name datasource URLs.
-SUPABASE_DB_URL = "SUPABASE_DB_URL"
-CHATWOOT_DB_URL = "CHATWOOT_DB_URL"
 #: Database name of the Chatwoot data set on the embedded PostgreSQL.
 EMBEDDED_CHATWOOT_DB = "chatwoot"
 
@@ -56,16 +54,17 @@ class Datasource:
 
     name: str
     engine: str  # "clickhouse" | "postgres"
-    url_env: tuple[str, ...]
+    url: settings.Setting[str]
     schema: str  # folder under provisioning/ holding its DDL
     grafana_type: str
     grafana_name: str
-    default_uid: str
+    grafana_uid: settings.Setting[str]
     embedded_database: str | None = None  # postgres: a database of its own on the embedded server
 
     @property
-    def uid_setting(self) -> str:
-        return f"SMARTER_OBS_GRAFANA_{self.name.upper()}_UID"
+    def url_env(self) -> tuple[str, ...]:
+        """The environment variables of its URL, first set wins."""
+        return self.url.env_vars
 
 
 DATASOURCES: dict[str, Datasource] = {}
@@ -81,33 +80,33 @@ register_datasource(
     Datasource(
         name="clickhouse",
         engine="clickhouse",
-        url_env=(settings.SMARTER_OBS_CLICKHOUSE_URL,),
+        url=settings.CLICKHOUSE_URL,
         schema="clickhouse",
         grafana_type="grafana-clickhouse-datasource",
         grafana_name="ClickHouse",
-        default_uid="smarter-obs-clickhouse",
+        grafana_uid=settings.GRAFANA_CLICKHOUSE_UID,
     )
 )
 register_datasource(
     Datasource(
         name="supabase",
         engine="postgres",
-        url_env=(SUPABASE_DB_URL, settings.SMARTER_OBS_POSTGRES_DSN),
+        url=settings.POSTGRES_DSN,
         schema="postgres",
         grafana_type="grafana-postgresql-datasource",
         grafana_name="Supabase",
-        default_uid="smarter-obs-supabase",
+        grafana_uid=settings.GRAFANA_SUPABASE_UID,
     )
 )
 register_datasource(
     Datasource(
         name="chatwoot",
         engine="postgres",
-        url_env=(CHATWOOT_DB_URL,),
+        url=settings.CHATWOOT_DB_URL,
         schema="chatwoot",
         grafana_type="grafana-postgresql-datasource",
         grafana_name="Chatwoot",
-        default_uid="smarter-obs-chatwoot",
+        grafana_uid=settings.GRAFANA_CHATWOOT_UID,
         embedded_database=EMBEDDED_CHATWOOT_DB,
     )
 )
@@ -122,8 +121,7 @@ def get_datasource(name: str) -> Datasource:
 
 def grafana_uid(name: str) -> str:
     """The Grafana uid of a datasource: ``SMARTER_OBS_GRAFANA_<NAME>_UID`` or its default."""
-    datasource = get_datasource(name)
-    return settings.env(datasource.uid_setting) or datasource.default_uid
+    return get_datasource(name).grafana_uid.get() or ""
 
 
 def resolve_url(name: str, overrides: Mapping[str, str] | None = None) -> str:
@@ -131,10 +129,9 @@ def resolve_url(name: str, overrides: Mapping[str, str] | None = None) -> str:
     datasource = get_datasource(name)
     if overrides and overrides.get(name):
         return overrides[name]
-    for env in datasource.url_env:
-        value = settings.env(env)
-        if value:
-            return value
+    value = datasource.url.get()
+    if value:
+        return value
     if datasource.engine == "clickhouse":
         from smarter_obs.sinks.clickhouse import default_url
 

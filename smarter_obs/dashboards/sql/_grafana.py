@@ -159,8 +159,12 @@ def interpolate(
             replacement = _format_variable(name, fmt, field_path, context, default_format)
         else:
             if context.strict:
+                # `$name` inside a string or comment may be literal text; `${name}` / `[[name]]` inside a
+                # string is meant as a variable (comments never run).
                 spans = spans if spans is not None else protect(sql)
-                if not in_spans(match.start(), spans):
+                braced = not match.group(1)
+                inside = in_spans(match.start(), spans)
+                if not inside or (braced and not _in_comment(sql, match.start(), spans)):
                     from smarter_obs.dashboards.errors import did_you_mean
 
                     raise_at(
@@ -176,6 +180,10 @@ def interpolate(
         position = match.end()
     out.copy(position, len(sql))
     return out.build()
+
+
+def _in_comment(sql: str, offset: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= offset < end and sql.startswith(("--", "/*"), start) for start, end in spans)
 
 
 def _format_variable(

@@ -138,6 +138,41 @@ def check_sql(sql: str, engine: str, schema: Schema) -> list[Problem]:
         return [Problem(f"cannot resolve the query's names: {exc}", 0, 0)]
     for scope in scopes:
         problems.extend(_check_scope(scope, schema))
+        if engine == "clickhouse":
+            problems.extend(_shadowing_aliases(scope))
+    return problems
+
+
+def _shadowing_aliases(scope) -> list[Problem]:
+    """ClickHouse resolves a SELECT alias before a column of the same name, also in WHERE: an aggregate
+    aliased like a column it filters on (``sum(lag) AS lag … WHERE lag > 0``) is rejected by the server."""
+    from sqlglot import exp
+
+    select = scope.expression
+    if not isinstance(select, exp.Select):
+        return []
+    aggregates = {
+        e.alias: e
+        for e in select.expressions
+        if isinstance(e, exp.Alias) and e.this.find(exp.AggFunc) is not None
+    }
+    problems = []
+    for clause in ("where", "prewhere"):
+        node = select.args.get(clause)
+        if node is None:
+            continue
+        for column in node.find_all(exp.Column):
+            if not column.table and column.name in aggregates:
+                start, end = _meta_span(column.this)
+                problems.append(
+                    Problem(
+                        f"{column.name} in {clause.upper()} is the aggregate alias "
+                        f"'{aggregates[column.name].this.sql('clickhouse')} AS {column.name}', not the column "
+                        "(ClickHouse resolves aliases first and rejects it): rename the alias",
+                        start,
+                        end,
+                    )
+                )
     return problems
 
 

@@ -1,0 +1,15 @@
+{% from "clickhouse/_macros.sql" import topic_filters, group_filter %}
+-- Consumer lag in seconds per group and topic: how long ago the log head was where the group's furthest
+-- behind partition is (the collector's interpolation), the highest value per interval.
+SELECT
+    $__timeInterval(ts) AS time,
+    consumer_group,
+    topic,
+    max(lag_seconds) AS seconds
+FROM kafka_consumer_lag
+WHERE $__timeFilter(ts)
+  AND lag_seconds IS NOT NULL
+  AND {{ topic_filters() }}
+  AND {{ group_filter() }}
+GROUP BY time, consumer_group, topic
+ORDER BY time, consumer_group, topic
