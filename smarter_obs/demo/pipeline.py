@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -197,7 +198,7 @@ def run_pipeline(
             f"supabase={supabase_dsn}",
             f"chatwoot={chatwoot_dsn}",
         ]
-        _preview(output, datasources, start, end, project, steps.detail)
+        _preview(output, datasources, start, end, project, steps.detail, logs)
         steps.summary.page = output
         steps.end()
     finally:
@@ -373,31 +374,32 @@ def _stop(process: subprocess.Popen, timeout: float = 30.0) -> str:
     return "serve stopped cleanly"
 
 
-def _run_cli(args: list[str], detail: Callable[[str], None], what: str) -> None:
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+
+
+def _run_cli(args: list[str], detail: Callable[[str], None], what: str, log: Path) -> None:
+    """``smarter-obs ARGS`` in a child process; its messages shown, library log lines kept in ``log``."""
     process = subprocess.run([sys.executable, "-m", "smarter_obs", *args], capture_output=True, text=True)
+    log.write_text((process.stdout or "") + (process.stderr or ""))
     for line in (process.stderr or "").splitlines():
-        if line.strip():
+        if line.strip() and not _LOG_LINE.match(line):
             detail(line)
     if process.returncode != 0:
-        tail = "\n".join((process.stdout or "").splitlines()[-20:])
-        raise SmarterObsError(
-            f"smarter-obs {what} failed (exit {process.returncode})" + (f":\n{tail}" if tail else "")
-        )
+        raise SmarterObsError(f"smarter-obs {what} failed (exit {process.returncode}); see {log}")
 
 
 def _preview(
-    output: Path, datasources: list[str], start: float, end: float, project: Path | None, detail
+    output: Path, datasources: list[str], start: float, end: float, project: Path | None, detail, logs: Path
 ) -> None:
-    """``smarter-obs build`` (validates every dashboard first), then ``smarter-obs preview``."""
+    """``smarter-obs validate``, then ``smarter-obs preview``."""
     from datetime import UTC, datetime
 
     def iso(ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     where = ["--project", str(project)] if project is not None else []
-    _run_cli(["build", *where], detail, "build")
-    detail("validated and built every dashboard (build/grafana, build/metabase)")
+    _run_cli(["validate", *where], detail, "validate", logs / "validate.log")
     command = ["preview", "--output", str(output), "--from", iso(start), "--to", iso(end), *where]
     for item in datasources:
         command += ["--datasource", item]
-    _run_cli(command, detail, "preview")
+    _run_cli(command, detail, "preview", logs / "preview.log")

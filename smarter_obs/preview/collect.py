@@ -49,6 +49,19 @@ def _unit(panel: Any) -> str:
     return str(getattr(extra, "unit", None) or "")
 
 
+def _fields(panel: Any) -> list[str]:
+    """The columns the panel shows: its target's field selection, else (a stat) its declared columns."""
+    chosen = getattr(getattr(panel, "extra", None), "fields", None) or ()
+    if not chosen and panel.kind in ("stat", "gauge"):
+        chosen = panel.columns
+    return [str(c) for c in chosen]
+
+
+def _units(panel: Any) -> dict[str, str]:
+    overrides = getattr(getattr(panel, "extra", None), "overrides", None) or ()
+    return {str(o.field): str(o.unit) for o in overrides if getattr(o, "unit", None)}
+
+
 def _layouts(panels: Sequence[Any]) -> list[Layout]:
     """Each panel's grid position; panels without one flow after the others, two per row."""
     placed = [p.layout for p in panels if getattr(p, "layout", None) is not None]
@@ -124,6 +137,8 @@ def _panel_view(lib, project, dashboard, panel, layout, time_range, datasources)
         layout=layout,
         description=panel.description,
         unit=_unit(panel),
+        fields=_fields(panel),
+        units=_units(panel),
     )
     try:
         result = lib.run_query(project, dashboard, panel, time_range=time_range, datasources=datasources)

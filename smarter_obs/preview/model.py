@@ -42,6 +42,10 @@ class PanelView:
     unit: str = ""  # ms, s, percent, percentunit, short, bytes, currency…
     error: str | None = None  # the query failed: shown in an error box
     datasource: str = ""
+    #: the result columns the panel shows (Grafana's field selection); empty: every numeric column
+    fields: list[str] = field(default_factory=list)
+    #: unit per column where it differs from ``unit`` (Grafana field overrides)
+    units: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,6 +64,8 @@ class PanelView:
             "unit": self.unit,
             "error": self.error,
             "datasource": self.datasource,
+            "fields": list(self.fields),
+            "units": dict(self.units),
         }
 
 

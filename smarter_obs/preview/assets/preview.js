@@ -41,6 +41,7 @@
     return panel.columns.map(function (name, i) {
       var sample = panel.rows.map(function (r) { return r[i]; }).filter(function (v) { return v !== null; });
       if (!sample.length) return "empty";
+      if (sample.some(function (v) { return typeof v === "object"; })) return "other";  // arrays, maps
       if (sample.every(isTimeValue) || (TIME_NAMES.test(name) && sample.every(isNum))) return "time";
       if (sample.every(function (v) { return toNum(v) !== null; })) return "number";
       return "text";
@@ -95,10 +96,18 @@
     return a;
   }
 
+  function unitOf(panel, index) { return (panel.units || {})[panel.columns[index]] || panel.unit; }
+  function shown(panel, kinds) {  // numeric columns the panel draws: its field selection, else all
+    var nums = [];
+    kinds.forEach(function (k, i) { if (k === "number") nums.push(i); });
+    var chosen = nums.filter(function (i) { return (panel.fields || []).indexOf(panel.columns[i]) >= 0; });
+    return chosen.length ? chosen : nums;
+  }
+
   function timeseries(panel, kinds, base) {
     var t = kinds.indexOf("time");
-    var texts = [], nums = [];
-    kinds.forEach(function (k, i) { if (k === "text") texts.push(i); else if (k === "number") nums.push(i); });
+    var texts = [], nums = shown(panel, kinds);
+    kinds.forEach(function (k, i) { if (k === "text") texts.push(i); });
     var series = [];
     if (texts.length && nums.length) {  // long format: time, label, value
       var groups = {};
@@ -109,7 +118,7 @@
           (groups[label] = groups[label] || []).push([toTime(r[t]), toNum(r[ni])]);
         });
       });
-      Object.keys(groups).slice(0, 24).forEach(function (label) {
+      Object.keys(groups).slice(0, 90).forEach(function (label) {
         series.push({name: label, data: groups[label].sort(function (a, b) { return a[0] - b[0]; })});
       });
     } else {
@@ -135,8 +144,7 @@
   function categories(panel, kinds) {
     var cat = kinds.indexOf("text");
     if (cat < 0) cat = kinds.indexOf("time");
-    var nums = [];
-    kinds.forEach(function (k, i) { if (k === "number" && i !== cat) nums.push(i); });
+    var nums = shown(panel, kinds).filter(function (i) { return i !== cat; });
     if (cat < 0 && nums.length > 1) cat = nums.shift();
     return {cat: cat, nums: nums};
   }
@@ -173,16 +181,15 @@
   }
 
   function stat(panel, kinds, body, dash) {
-    var nums = [];
-    kinds.forEach(function (k, i) { if (k === "number") nums.push(i); });
+    var nums = shown(panel, kinds);
     var ni = nums[0], t = kinds.indexOf("time");
     var values = panel.rows.map(function (r) { return toNum(r[ni]); }).filter(function (v) { return v !== null; });
     var value = values.length ? values[values.length - 1] : null;
     var box = el("div", {class: "stat"});
-    box.appendChild(el("div", {class: "stat-value", text: fmt(value, panel.unit)}));
+    box.appendChild(el("div", {class: "stat-value", text: fmt(value, unitOf(panel, ni))}));
     if (nums.length > 1 && panel.rows.length === 1) {
       box.appendChild(el("div", {class: "stat-sub", text: nums.slice(1).map(function (i) {
-        return panel.columns[i] + " " + fmt(panel.rows[0][i], panel.unit);
+        return panel.columns[i] + " " + fmt(panel.rows[0][i], unitOf(panel, i));
       }).join(" · ")}));
     }
     body.appendChild(box);
@@ -212,8 +219,9 @@
     panel.rows.slice(0, 200).forEach(function (r) {
       var tr = el("tr");
       r.forEach(function (v, i) {
-        var text = kinds[i] === "number" ? fmt(v, panel.unit || "") : kinds[i] === "time"
-          ? new Date(toTime(v)).toISOString().replace("T", " ").slice(0, 19) : (v === null ? "–" : String(v));
+        var text = kinds[i] === "number" ? fmt(v, unitOf(panel, i) || "") : kinds[i] === "time"
+          ? new Date(toTime(v)).toISOString().replace("T", " ").slice(0, 19)
+          : v === null ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v);
         tr.appendChild(el("td", {text: text, class: kinds[i] === "number" ? "num" : ""}));
       });
       tbody.appendChild(tr);
