@@ -13,7 +13,7 @@ dashboard = Dashboard(
     target="grafana",
     datasource="clickhouse",
     queries="clickhouse/event_stream",
-    description="Messages per topic, consumer lag (records and seconds), partitions and consumer group status.",
+    description="Messages per topic, consumer lag (records, seconds), partitions and consumer group status.",
     tags=("smarter-obs", "kafka", "redpanda"),
     time_from="now-6h",
     refresh="30s",
@@ -87,7 +87,7 @@ dashboard = Dashboard(
             sql="lag.sql",
             columns=("time", "consumer_group", "topic", "records"),
             layout=Layout(x=0, y=8, w=12, h=8),
-            description="Records behind per group and topic (sum over partitions; highest cycle per interval).",
+            description="Records behind per group and topic (partitions summed, highest cycle per interval).",
             extra=GrafanaPanel(
                 unit="short",
                 legend="table",
@@ -127,7 +127,7 @@ dashboard = Dashboard(
             sql="partitions_per_topic.sql",
             columns=("topic", "partitions", "leaders", "without_leader"),
             layout=Layout(x=8, y=16, w=16, h=8),
-            description="Partition distribution per topic: partitions, distinct leaders, partitions without one.",
+            description="Partitions per topic, how many brokers lead them, and those without a leader.",
         ),
         Panel(
             id=7,

@@ -167,8 +167,8 @@ def _shadowing_aliases(scope) -> list[Problem]:
                 problems.append(
                     Problem(
                         f"{column.name} in {clause.upper()} is the aggregate alias "
-                        f"'{aggregates[column.name].this.sql('clickhouse')} AS {column.name}', not the column "
-                        "(ClickHouse resolves aliases first and rejects it): rename the alias",
+                        f"'{aggregates[column.name].this.sql('clickhouse')} AS {column.name}', not the "
+                        "column (ClickHouse resolves aliases first and rejects it): rename the alias",
                         start,
                         end,
                     )
