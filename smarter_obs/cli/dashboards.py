@@ -233,7 +233,8 @@ def query_command(
     project = load_project(project_dir)
     dashboard = project.dashboard(dashboard_slug)
     panel = dashboard.panel(panel_ref)
-    time_range = _time_range(time_from, time_to, dashboard)
+    # None = the dashboard's default range, not given (Metabase's date filter then has no value)
+    time_range = _time_range(time_from, time_to, dashboard) if time_from or time_to else None
     try:
         rendered = panel_sql(
             project,
@@ -244,6 +245,7 @@ def query_command(
             datasources=urls,
         )
         interval = rendered.context.interval
+        time_range = rendered.context.time_range
         _echo_err(
             f"{dashboard.slug} › {panel.title} on {rendered.datasource}: {time_range.start.isoformat()} → "
             f"{time_range.end.isoformat()}, interval {interval.text}"
@@ -251,7 +253,8 @@ def query_command(
         if show_sql:
             click.echo(rendered.sql.rstrip())
             return
-        result = execute(rendered.datasource, rendered.sql, url=resolve_url(rendered.datasource, urls))
+        sql, params = rendered.statement()
+        result = execute(rendered.datasource, sql, params=params, url=resolve_url(rendered.datasource, urls))
     finally:
         close_connections()
     if output_format == "json":

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,8 +250,17 @@ def _postgres_connection(url: str) -> Any:
         return conn
 
 
-def execute(name: str, sql: str, *, url: str | None = None, timeout: float | None = None) -> QueryResult:
-    """Run ``sql`` (already expanded, no parameters) on the datasource ``name``; return columns and rows.
+def execute(
+    name: str,
+    sql: str,
+    *,
+    params: Sequence[Any] = (),
+    url: str | None = None,
+    timeout: float | None = None,
+) -> QueryResult:
+    """Run ``sql`` (already expanded) on the datasource ``name``; return columns and rows.
+
+    ``params`` are bound to ``%s`` placeholders (PostgreSQL only: what a dialect's ``statement()`` gives).
 
     Read-only: ClickHouse runs it with ``readonly = 2`` (a server) and PostgreSQL in a read-only
     transaction. Raises QueryExecutionError with the database's message, SinkUnavailableError when the
@@ -261,9 +270,11 @@ def execute(name: str, sql: str, *, url: str | None = None, timeout: float | Non
     url = url or resolve_url(name)
     started = time.perf_counter()
     if datasource.engine == "clickhouse":
+        if params:
+            raise QueryExecutionError("bound parameters are only supported on PostgreSQL datasources")
         columns, rows = _run_clickhouse(url, sql, timeout)
     else:
-        columns, rows = _run_postgres(url, sql, timeout)
+        columns, rows = _run_postgres(url, sql, timeout, tuple(params))
     return QueryResult(columns, rows, sql, name, (time.perf_counter() - started) * 1000.0)
 
 
@@ -290,7 +301,9 @@ def _run_clickhouse(url: str, sql: str, timeout: float | None) -> tuple[list[str
     return list(result.column_names), [list(row) for row in result.result_rows]
 
 
-def _run_postgres(url: str, sql: str, timeout: float | None) -> tuple[list[str], list[list[Any]]]:
+def _run_postgres(
+    url: str, sql: str, timeout: float | None, params: tuple[Any, ...] = ()
+) -> tuple[list[str], list[list[Any]]]:
     from smarter_obs.errors import SinkError, SinkUnavailableError
     from smarter_obs.sinks.postgres import sink_errors
 
@@ -300,7 +313,7 @@ def _run_postgres(url: str, sql: str, timeout: float | None) -> tuple[list[str],
             cur.execute("SET TRANSACTION READ ONLY")
             if timeout:
                 cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            cur.execute(sql.encode())
+            cur.execute(sql.encode(), params or None)
             columns = [d.name for d in cur.description] if cur.description else []
             rows = [list(row) for row in cur.fetchall()] if cur.description else []
     except SinkUnavailableError:

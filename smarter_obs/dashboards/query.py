@@ -13,6 +13,7 @@ evaluator and ``doctor``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from smarter_obs.dashboards.datasources import QueryResult, execute, resolve_url
@@ -106,6 +107,7 @@ def build_context(
     Variables not given take their default (All where offered, else the first option, found by running
     the variable's query when it has one). Unknown variable names are an UnknownObjectError.
     """
+    explicit_range = time_range is not None
     time_range = time_range or TimeRange.parse(dashboard.time_from, dashboard.time_to, now=now)
     given = dict(variables or {})
     for name in given:
@@ -141,6 +143,7 @@ def build_context(
         values=values,
         options=options,
         dashboard=dashboard,
+        explicit_range=explicit_range,
     )
 
 
@@ -238,4 +241,6 @@ def run_query(
         now=now,
     )
     name = rendered.datasource
-    return execute(name, rendered.sql, url=resolve_url(name, datasources), timeout=timeout)
+    sql, params = rendered.statement()
+    result = execute(name, sql, params=params, url=resolve_url(name, datasources), timeout=timeout)
+    return replace(result, sql=rendered.sql) if params else result

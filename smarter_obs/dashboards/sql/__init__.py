@@ -50,6 +50,10 @@ class RenderedQuery:
     expansion: Expansion
     context: ExpandContext
 
+    def statement(self) -> tuple[str, tuple]:
+        """``(sql, parameters)`` as sent to the database (see :meth:`Expansion.statement`)."""
+        return self.expansion.statement()
+
     def location(self, offset: int) -> tuple[int, int]:
         """Line and column in the template file of an offset in :attr:`sql`."""
         return self.template.location(self.expansion.origin(offset))

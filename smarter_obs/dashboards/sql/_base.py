@@ -46,7 +46,8 @@ class ExpandContext:
     ``values[name]`` is the selected values of a variable as a tuple (``(ALL,)`` for All, ``()`` for no
     value). ``options[name]`` is its option list, used where All expands to every value. ``strict``
     (validation) turns what the real datasource would silently leave alone (an unknown ``$variable``) into
-    an error.
+    an error. ``explicit_range`` says the range was given (``--from``/``--to``) rather than defaulted:
+    Metabase fills its date-range filter from it only then.
     """
 
     time_range: TimeRange
@@ -56,6 +57,7 @@ class ExpandContext:
     options: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
     dashboard: Dashboard | None = None
     strict: bool = False
+    explicit_range: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class Expansion:
     text: str
     segments: tuple[tuple[int, int, int, int], ...] = ()
     _starts: tuple[int, ...] = ()
+
+    def statement(self) -> tuple[str, tuple]:
+        """``(sql, parameters)`` to send: the text itself with no parameters, unless a dialect binds its
+        values instead of writing them into the SQL (Metabase: ``%s`` placeholders, psycopg style)."""
+        return self.text, ()
 
     def origin(self, offset: int) -> int:
         """The input offset the output character at ``offset`` came from."""

@@ -177,6 +177,8 @@ def _shadowing_aliases(scope) -> list[Problem]:
 
 
 def _check_scope(scope, schema: Schema) -> list[Problem]:
+    from sqlglot import exp
+
     problems: list[Problem] = []
     sources = {name: _source_columns(source, schema) for name, source in scope.sources.items()}
     unknown_source = any(columns is None for columns in sources.values())
@@ -192,6 +194,8 @@ def _check_scope(scope, schema: Schema) -> list[Problem]:
         aliases |= _local_aliases(outer.expression)
         outer = outer.parent
     for column in scope.columns:
+        if column.find_ancestor(exp.Select) is not scope.expression:
+            continue  # inside a subquery (e.g. IN (SELECT …)): checked in that subquery's own scope
         name, table = column.name, column.table
         start, end = _meta_span(column.this)
         if table:

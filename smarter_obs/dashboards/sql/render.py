@@ -32,16 +32,16 @@ def _environment(queries_dir: Path, options: dict[str, Any]) -> Any:
     with _envs_lock:
         env = _envs.get(key)
         if env is None:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(str(queries_dir)),
-                undefined=jinja2.StrictUndefined,
-                autoescape=False,
-                keep_trailing_newline=True,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                auto_reload=True,
-                **options,
-            )
+            settings: dict[str, Any] = {
+                "undefined": jinja2.StrictUndefined,
+                "autoescape": False,
+                "keep_trailing_newline": True,
+                "trim_blocks": True,
+                "lstrip_blocks": True,
+                "auto_reload": True,
+            }
+            settings.update(options)  # a dialect may override any default (Metabase: its own `undefined`)
+            env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(queries_dir)), **settings)
             _envs[key] = env
         return env
 

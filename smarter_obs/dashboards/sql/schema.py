@@ -145,6 +145,8 @@ def _add_parsed(schema: Schema, statement: str, engine: str, path: Path) -> None
 
 
 def _add_alter(schema: Schema, statement: str, engine: str) -> None:
+    if not re.search(r"\bADD\b", statement, re.IGNORECASE):
+        return  # only added columns matter (and sqlglot warns on e.g. ENABLE ROW LEVEL SECURITY)
     import sqlglot
     from sqlglot import exp
 
