@@ -50,7 +50,7 @@ def main() -> None:
                 started = time.perf_counter()
                 items = [item for page in client.executions(limit=250) for item in page.items]
                 types = {
-                    row[1]: row[6]
+                    row.id: row.trigger_types
                     for p in client.workflows()
                     for row in (r.workflow_row(i, instance="bench", where="bench") for i in p.items)
                 }

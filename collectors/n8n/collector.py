@@ -154,7 +154,9 @@ class N8nCollector:
             (COLLECTOR, self.instance, state.watermark, Jsonb(state.to_json())),
         )
 
-    def _commit(self, conn, rows: Sequence[tuple], state: State, *, delete: Sequence[str] = ()) -> int:
+    def _commit(
+        self, conn, rows: Sequence[r.ExecutionRow], state: State, *, delete: Sequence[str] = ()
+    ) -> int:
         """Write ``rows`` (and deletions) and ``state`` in one transaction; return rows changed."""
         from smarter_obs.sinks.postgres import sink_errors, upsert
 
@@ -170,11 +172,11 @@ class N8nCollector:
         self.state = state
         return changed
 
-    def _queue_retried(self, rows: Sequence[tuple], state: State) -> None:
+    def _queue_retried(self, rows: Sequence[r.ExecutionRow], state: State) -> None:
         """A successful retry updated its original's retrySuccessId: re-read the original."""
         for row in rows:
-            original = r.row_retry_of(row)
-            if original and r.row_status(row) == "success" and original not in state.recheck:
+            original = row.retry_of
+            if original and row.status == "success" and original not in state.recheck:
                 state.recheck.append(original)
 
     # -- the cycle ------------------------------------------------------------------------------------------
@@ -232,133 +234,22 @@ class N8nCollector:
             ).fetchall()
         stats.changed += stats.workflows_changed
         types: dict[str, Sequence[str]] = {wid: tt for wid, tt in known}  # deleted workflows keep their types
-        types.update({row[1]: row[6] for row in wf_rows})
+        types.update({row.id: row.trigger_types for row in wf_rows})
         return types
 
     def _walk(
         self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats, *, resume: bool
     ) -> None:
-        """Walk executions newest first down to the watermark (see module doc).
+        """Walk executions newest first down to the watermark (see module doc and :class:`_Walk`)."""
+        _Walk(self, conn, state, types, stats, resume=resume).run()
 
-        Three stages overlap: a thread fetches pages ahead, this thread validates them, a writer thread
-        commits batches in order. Validated rows are committed with ``walk = {high, low}`` every
-        ``COMMIT_ROWS`` rows, when the source stalls for ``COMMIT_AFTER`` seconds, before an error is
-        raised, and at the end (which moves the watermark).
-        """
-        watermark = state.watermark
-        if resume:
-            assert state.walk is not None
-            high: int | None = int(state.walk["high"])
-            last: int | None = int(state.walk["low"])
-            cursor: str | None = execution_cursor(last, self.page_size)
-        else:
-            high = last = cursor = None
-        pending: list[tuple] = []
-        pending_gaps: list[tuple[int, float]] = []  # (missing id, since when it must exist if it ever will)
-        last_since = self.clock()  # creation time bound of the execution just above the next gap
-        pending_since = 0.0
-
-        def flush(done: bool) -> None:
-            nonlocal pending, pending_gaps
-            new_state = state.copy()
-            if done:
-                new_state.watermark = max(watermark, high or 0)
-                new_state.walk = None
-            else:
-                new_state.walk = {"high": high, "low": last}
-            self._add_gaps(new_state, pending_gaps)
-            # originals above the watermark are listed later in this walk, with their retrySuccessId
-            self._queue_retried(
-                [row for row in pending if int(r.row_retry_of(row) or 0) <= watermark], new_state
-            )
-            writer.submit(pending, new_state)
-            state.__dict__.update(new_state.__dict__)  # what will be committed once the writer gets to it
-            pending, pending_gaps = [], []
-
-        writer = _Writer(lambda rows, new_state: self._commit(conn, rows, new_state))
-        pages = _Prefetcher(self.client, cursor, self.page_size, watermark, self.stop)
-        try:
-            while True:
-                timeout = None if not pending else max(0.0, pending_since + COMMIT_AFTER - time.monotonic())
-                try:
-                    page = pages.next(timeout)
-                except queue.Empty:  # the source is slow: commit what is validated
-                    flush(done=False)
-                    continue
-                if page is None:  # stop requested
-                    if pending:
-                        flush(done=False)
-                    return
-                stats.pages += 1
-                done = page.next_cursor is None
-                page_rows: list[tuple] = []
-                page_gaps: list[tuple[int, float]] = []
-                page_high, page_last, page_since = high, last, last_since
-                for index, item in enumerate(page.items):
-                    where = f"{page.label} data[{index}]"
-                    row = r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
-                    eid = r.row_id(row)
-                    if page_last is not None and eid >= page_last:
-                        raise SourceDataError(
-                            f"{where}: field id: {eid} is not below the previous id {page_last}; "
-                            "n8n lists executions by id descending",
-                            source="n8n",
-                        )
-                    if eid <= watermark:
-                        done = True
-                        break
-                    if page_high is None:
-                        page_high = eid
-                    if page_last is not None and page_last - eid > 1:
-                        page_gaps.extend(
-                            (g, page_since)
-                            for g in range(max(eid + 1, page_high - GAP_WINDOW + 1), page_last)
-                        )
-                    page_rows.append(row)
-                    page_last, page_since = eid, self._since(row)
-                high, last, last_since = (
-                    page_high,
-                    page_last,
-                    page_since,
-                )  # the page is valid: it joins the batch
-                if high is None:  # nothing above the watermark
-                    return
-                if not pending:
-                    pending_since = time.monotonic()
-                pending.extend(page_rows)
-                pending_gaps.extend(page_gaps)
-                stats.read += len(page_rows)
-                if done:
-                    if (
-                        last is not None and last - watermark > 1
-                    ):  # ids start at 1; the window bounds old holes
-                        pending_gaps.extend(
-                            (g, last_since) for g in range(max(watermark + 1, high - GAP_WINDOW + 1), last)
-                        )
-                    flush(done=True)
-                    return
-                if len(pending) >= COMMIT_ROWS:
-                    flush(done=False)
-                if self.progress and stats.pages % 40 == 0:
-                    self.progress(f"n8n {self.instance}: {stats.read} executions read, down to id {last}")
-        except SourceError:
-            if pending:  # everything before the bad page is valid: keep it
-                flush(done=False)
-            raise
-        finally:
-            pages.close()
-            try:
-                writer.close()  # waits for the queued commits; raises the writer's error
-            finally:
-                stats.changed += writer.changed
-
-    def _since(self, row: tuple) -> float:
+    def _since(self, row: r.ExecutionRow) -> float:
         """When the execution of ``row`` existed at the latest: its start, or now if it has not started.
 
         A missing id below it was created before it, so once this is ``GAP_GRACE`` old a 404 for the missing
         id is final (deleted or never saved), and the gap is dropped at the first probe.
         """
-        started = r.row_started_at(row)
+        started = row.started_at
         now = self.clock()
         return min(now, started.timestamp()) if started is not None else now
 
@@ -400,7 +291,9 @@ class N8nCollector:
             stats.changed += self._commit(conn, batch, new_state)
             state.__dict__.update(new_state.__dict__)
 
-    def _still_waiting(self, unfinished: dict[str, str], types: Mapping[str, Sequence[str]]) -> list[tuple]:
+    def _still_waiting(
+        self, unfinished: dict[str, str], types: Mapping[str, Sequence[str]]
+    ) -> list[r.ExecutionRow]:
         """Rows of stored ``waiting`` executions that n8n still lists as waiting (one list, not a GET each).
 
         Only worth it with many waiting executions (Wait nodes can park thousands for days).
@@ -436,7 +329,7 @@ class N8nCollector:
             )
         still_waiting = self._still_waiting(unfinished, types) if unfinished else []
         for row in still_waiting:  # listed as waiting again: no GET needed
-            unfinished.pop(row[1], None)
+            unfinished.pop(row.id, None)
         pending = sorted(unfinished, key=int)
         seen: set[str] = set()
         while not self.stop.is_set():
@@ -465,11 +358,170 @@ class N8nCollector:
             batch, still_waiting = still_waiting + batch, []
             new_state = state.copy()
             self._queue_retried(batch, new_state)
-            queued_now = {r.row_retry_of(row) for row in batch}
+            queued_now = {row.retry_of for row in batch}
             new_state.recheck = [i for i in new_state.recheck if i not in seen or i in queued_now]
             stats.changed += self._commit(conn, batch, new_state, delete=gone)
             stats.deleted += len(gone)
             state.__dict__.update(new_state.__dict__)
+
+
+@dataclass
+class _PageRead:
+    """A validated page of the walk: its rows above the watermark and the ids missing between them."""
+
+    rows: list[r.ExecutionRow]
+    gaps: list[tuple[int, float]]  # (missing id, since when it must exist if it ever will)
+    high: int | None  # the walk's top id, once known
+    last: int | None  # the lowest id read so far
+    since: float  # creation time bound of the execution just above the next gap
+    done: bool  # the walk ends in this page (watermark reached or last page)
+
+
+class _Walk:
+    """One walk of ``GET /executions`` newest first down to the watermark (see the module doc).
+
+    Three stages overlap: a thread fetches pages ahead (:class:`_Prefetcher`), this thread validates them,
+    a writer thread commits batches in order (:class:`_Writer`). Validated rows are committed with
+    ``walk = {high, low}`` every ``COMMIT_ROWS`` rows, when the source stalls for ``COMMIT_AFTER`` seconds,
+    before an error is raised, and at the end (which moves the watermark).
+    """
+
+    def __init__(
+        self,
+        collector: N8nCollector,
+        conn,
+        state: State,
+        types: Mapping[str, Sequence[str]],
+        stats: CycleStats,
+        *,
+        resume: bool,
+    ) -> None:
+        self.collector, self.state, self.types, self.stats = collector, state, types, stats
+        self.watermark = state.watermark
+        cursor: str | None = None
+        self.high: int | None = None
+        self.last: int | None = None
+        if resume:
+            assert state.walk is not None
+            self.high, self.last = int(state.walk["high"]), int(state.walk["low"])
+            cursor = execution_cursor(self.last, collector.page_size)
+        self.last_since = collector.clock()
+        self.pending: list[r.ExecutionRow] = []
+        self.pending_gaps: list[tuple[int, float]] = []
+        self.pending_since = 0.0
+        self.writer = _Writer(lambda rows, new_state: collector._commit(conn, rows, new_state))
+        self.pages = _Prefetcher(
+            collector.client, cursor, collector.page_size, self.watermark, collector.stop
+        )
+
+    def run(self) -> None:
+        try:
+            self._walk_pages()
+        except SourceError:
+            if self.pending:  # everything before the bad page is valid: keep it
+                self._flush(done=False)
+            raise
+        finally:
+            self.pages.close()
+            try:
+                self.writer.close()  # waits for the queued commits; raises the writer's error
+            finally:
+                self.stats.changed += self.writer.changed
+
+    def _walk_pages(self) -> None:
+        while True:
+            try:
+                page = self.pages.next(self._commit_timeout())
+            except queue.Empty:  # the source is slow: commit what is validated
+                self._flush(done=False)
+                continue
+            if page is None:  # stop requested
+                if self.pending:
+                    self._flush(done=False)
+                return
+            read = self._read_page(page)
+            if read.high is None:  # nothing above the watermark
+                return
+            self._accept(read)
+            if read.done:
+                self._add_gaps_below_last()
+                self._flush(done=True)
+                return
+            if len(self.pending) >= COMMIT_ROWS:
+                self._flush(done=False)
+            self._report_progress()
+
+    def _commit_timeout(self) -> float | None:
+        """How long to wait for the next page before committing what is validated (None: no rows held)."""
+        if not self.pending:
+            return None
+        return max(0.0, self.pending_since + COMMIT_AFTER - time.monotonic())
+
+    def _read_page(self, page) -> _PageRead:
+        """Validate ``page``: rows above the watermark in descending id order, and the ids missing between."""
+        self.stats.pages += 1
+        collector = self.collector
+        read = _PageRead([], [], self.high, self.last, self.last_since, done=page.next_cursor is None)
+        for index, item in enumerate(page.items):
+            where = f"{page.label} data[{index}]"
+            row = r.execution_row(item, instance=collector.instance, workflow_types=self.types, where=where)
+            eid = int(row.id)
+            if read.last is not None and eid >= read.last:
+                raise SourceDataError(
+                    f"{where}: field id: {eid} is not below the previous id {read.last}; "
+                    "n8n lists executions by id descending",
+                    source="n8n",
+                )
+            if eid <= self.watermark:
+                read.done = True
+                break
+            if read.high is None:
+                read.high = eid
+            if read.last is not None and read.last - eid > 1:
+                low = max(eid + 1, read.high - GAP_WINDOW + 1)
+                read.gaps.extend((g, read.since) for g in range(low, read.last))
+            read.rows.append(row)
+            read.last, read.since = eid, collector._since(row)
+        return read
+
+    def _accept(self, read: _PageRead) -> None:
+        """The page is valid: it joins the batch to commit."""
+        self.high, self.last, self.last_since = read.high, read.last, read.since
+        if not self.pending:
+            self.pending_since = time.monotonic()
+        self.pending.extend(read.rows)
+        self.pending_gaps.extend(read.gaps)
+        self.stats.read += len(read.rows)
+
+    def _add_gaps_below_last(self) -> None:
+        """At the end of the walk: the ids between the watermark and the lowest id read are missing."""
+        last, high = self.last, self.high
+        if last is not None and high is not None and last - self.watermark > 1:  # ids start at 1
+            low = max(self.watermark + 1, high - GAP_WINDOW + 1)  # the window bounds old holes
+            self.pending_gaps.extend((g, self.last_since) for g in range(low, last))
+
+    def _flush(self, done: bool) -> None:
+        """Hand the pending rows, gaps and the walk's progress to the writer as one transaction."""
+        new_state = self.state.copy()
+        if done:
+            new_state.watermark = max(self.watermark, self.high or 0)
+            new_state.walk = None
+        else:
+            new_state.walk = {"high": self.high, "low": self.last}
+        self.collector._add_gaps(new_state, self.pending_gaps)
+        # originals above the watermark are listed later in this walk, with their retrySuccessId
+        retried = [row for row in self.pending if int(row.retry_of or 0) <= self.watermark]
+        self.collector._queue_retried(retried, new_state)
+        self.writer.submit(self.pending, new_state)
+        self.state.__dict__.update(new_state.__dict__)  # what will be committed once the writer gets to it
+        self.pending, self.pending_gaps = [], []
+
+    def _report_progress(self) -> None:
+        collector, stats = self.collector, self.stats
+        if collector.progress and stats.pages % 40 == 0:
+            collector.progress(
+                f"n8n {collector.instance}: {stats.read} executions read, down to id {self.last}"
+            )
 
 
 class _Prefetcher:
@@ -555,7 +607,7 @@ def _reaches(page, watermark: int) -> bool:
 class _Writer:
     """Commits the walk's batches on a thread, in order, so the database works while pages are validated."""
 
-    def __init__(self, commit: Callable[[list[tuple], State], int]) -> None:
+    def __init__(self, commit: Callable[[list[r.ExecutionRow], State], int]) -> None:
         self._commit = commit
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.changed = 0
@@ -574,7 +626,7 @@ class _Writer:
                 except BaseException as exc:  # noqa: BLE001 - raised in the walking thread
                     self.error = exc
 
-    def submit(self, rows: list[tuple], state: State) -> None:
+    def submit(self, rows: list[r.ExecutionRow], state: State) -> None:
         if self.error is not None:
             raise self.error
         self._queue.put((rows, state))

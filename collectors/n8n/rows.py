@@ -8,47 +8,53 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from smarter_obs.collectors.n8n import trigger
 from smarter_obs.errors import SourceDataError
 
 EXECUTION_TABLE = "n8n_executions"
-EXECUTION_COLUMNS = (
-    "instance",
-    "id",
-    "workflow_id",
-    "status",
-    "finished",
-    "mode",
-    "trigger_source",
-    "started_at",
-    "stopped_at",
-    "duration_ms",
-    "retry_of",
-    "retry_success_id",
-    "wait_till",
-)
 WORKFLOW_TABLE = "n8n_workflows"
-WORKFLOW_COLUMNS = (
-    "instance",
-    "id",
-    "name",
-    "active",
-    "is_archived",
-    "trigger_source",
-    "trigger_types",
-    "created_at",
-    "updated_at",
-)
+
+
+class ExecutionRow(NamedTuple):
+    """One ``n8n_executions`` row, fields in the table's column order."""
+
+    instance: str
+    id: str
+    workflow_id: str
+    status: str
+    finished: bool
+    mode: str
+    trigger_source: str
+    started_at: datetime | None
+    stopped_at: datetime | None
+    duration_ms: int | None
+    retry_of: str | None
+    retry_success_id: str | None
+    wait_till: datetime | None
+
+
+class WorkflowRow(NamedTuple):
+    """One ``n8n_workflows`` row, fields in the table's column order."""
+
+    instance: str
+    id: str
+    name: str
+    active: bool
+    is_archived: bool | None
+    trigger_source: str
+    trigger_types: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+EXECUTION_COLUMNS: tuple[str, ...] = ExecutionRow._fields
+WORKFLOW_COLUMNS: tuple[str, ...] = WorkflowRow._fields
 KEY = ("instance", "id")
 
 #: Statuses n8n may still change (re-read until they become canceled/crashed/error/success).
 UNFINISHED_STATUSES = ("new", "running", "waiting", "unknown")
-
-_ID, _STATUS, _STARTED_AT, _RETRY_OF = (
-    EXECUTION_COLUMNS.index(c) for c in ("id", "status", "started_at", "retry_of")
-)
 
 
 def _fail(where: str, field: str, expected: str, value: Any) -> SourceDataError:
@@ -116,7 +122,7 @@ def _fast_time(value: Any) -> datetime | None:
 
 def execution_row(
     item: Mapping[str, Any], *, instance: str, workflow_types: Mapping[str, Sequence[str]], where: str
-) -> tuple[Any, ...]:
+) -> ExecutionRow:
     """One ``n8n_executions`` row from an execution item of the list or single GET."""
     # Fast path for well-formed items (a backfill maps 100k of them); anything unusual takes the careful
     # path below, which names the offending field.
@@ -139,7 +145,7 @@ def execution_row(
             started, stopped = _fast_time(item["startedAt"]), _fast_time(item["stoppedAt"])
             wait_till = _fast_time(item["waitTill"])
             duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
-            return (
+            return ExecutionRow(
                 instance,
                 execution_id,
                 workflow_id,
@@ -161,7 +167,7 @@ def execution_row(
 
 def _careful_execution_row(
     item: Mapping[str, Any], *, instance: str, workflow_types: Mapping[str, Sequence[str]], where: str
-) -> tuple[Any, ...]:
+) -> ExecutionRow:
     parse_id(item.get("id"), where)
     execution_id = _str(item, "id", where)
     workflow_id = _str(item, "workflowId", where)
@@ -174,21 +180,20 @@ def _careful_execution_row(
     retry_success = _str(item, "retrySuccessId", where, nullable=True)
     wait_till = _time(item, "waitTill", where)
     duration = round((stopped - started).total_seconds() * 1000) if started and stopped else None
-    source = trigger.execution_source(mode, workflow_types.get(workflow_id))
-    return (
-        instance,
-        execution_id,
-        workflow_id,
-        status,
-        finished,
-        mode,
-        source,
-        started,
-        stopped,
-        duration,
-        retry_of,
-        retry_success,
-        wait_till,
+    return ExecutionRow(
+        instance=instance,
+        id=execution_id,
+        workflow_id=workflow_id,
+        status=status,
+        finished=finished,
+        mode=mode,
+        trigger_source=trigger.execution_source(mode, workflow_types.get(workflow_id)),
+        started_at=started,
+        stopped_at=stopped,
+        duration_ms=duration,
+        retry_of=retry_of,
+        retry_success_id=retry_success,
+        wait_till=wait_till,
     )
 
 
@@ -203,7 +208,7 @@ def workflow_nodes(item: Mapping[str, Any], where: str) -> list[Mapping[str, Any
     return nodes
 
 
-def workflow_row(item: Mapping[str, Any], *, instance: str, where: str) -> tuple[Any, ...]:
+def workflow_row(item: Mapping[str, Any], *, instance: str, where: str) -> WorkflowRow:
     """One ``n8n_workflows`` row from a ``GET /workflows`` item."""
     workflow_id = _str(item, "id", where)
     name = item.get("name")
@@ -219,30 +224,14 @@ def workflow_row(item: Mapping[str, Any], *, instance: str, where: str) -> tuple
     if archived is not None and not isinstance(archived, bool):
         raise _fail(where, "isArchived", "a boolean", archived)
     types = trigger.trigger_types(workflow_nodes(item, where))
-    return (
-        instance,
-        workflow_id,
-        name,
-        active,
-        archived,
-        trigger.workflow_source(types),
-        types,
-        _time(item, "createdAt", where, required=False),
-        _time(item, "updatedAt", where, required=False),
+    return WorkflowRow(
+        instance=instance,
+        id=workflow_id,
+        name=name,
+        active=active,
+        is_archived=archived,
+        trigger_source=trigger.workflow_source(types),
+        trigger_types=types,
+        created_at=_time(item, "createdAt", where, required=False),
+        updated_at=_time(item, "updatedAt", where, required=False),
     )
-
-
-def row_id(row: Sequence[Any]) -> int:
-    return int(row[_ID])
-
-
-def row_status(row: Sequence[Any]) -> str:
-    return row[_STATUS]
-
-
-def row_started_at(row: Sequence[Any]) -> datetime | None:
-    return row[_STARTED_AT]
-
-
-def row_retry_of(row: Sequence[Any]) -> str | None:
-    return row[_RETRY_OF]

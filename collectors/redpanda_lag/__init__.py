@@ -1,6 +1,7 @@
 """Redpanda/Kafka lag collector: partition offsets, consumer group commits and lag → ClickHouse.
 
-Layout (data flows top to bottom): ``source`` reads the Kafka API → ``collector`` turns a cycle's reads into
-rows (``lag_time`` interpolates lag in seconds, ``status`` evaluates Burrow-style statuses) → the shared
-ClickHouse sink. ``cli`` is ``smarter-obs collect redpanda``; ``config`` holds its settings.
+``source.py`` (the Kafka API) → ``rows.py`` (typed rows of the four ``kafka_*`` tables) → ``collector.py``
+(one cycle: ``lag_time`` interpolates lag in seconds, ``status`` evaluates Burrow-style statuses) → the
+shared ClickHouse sink; ``cli.py`` is ``smarter-obs collect redpanda``, ``config.py`` its settings. See
+docs/redpanda.md.
 """
