@@ -50,15 +50,23 @@ class DemoSize:
     n8n_executions: int
     kafka_scale: float = 1.0
     concurrency: int = 96
+    business_days: int = 90  # Supabase and Chatwoot history (30-day windows need two months)
+    profiles: int = 600
+    checkouts_per_day: float = 40.0
+    conversations_per_day: float = 30.0
 
 
 SIZES = {
     "small": DemoSize(
-        days=2, tool_calls=300, lag_interval=1800, n8n_executions=300, kafka_scale=0.3, concurrency=64
+        days=2, tool_calls=300, lag_interval=1800, n8n_executions=300, kafka_scale=0.3, concurrency=64,
+        business_days=65, profiles=150, checkouts_per_day=10, conversations_per_day=8,
     ),
     "default": DemoSize(days=7, tool_calls=5000, lag_interval=600, n8n_executions=4000),
-    "large": DemoSize(days=14, tool_calls=20000, lag_interval=300, n8n_executions=20000, concurrency=160),
-}
+    "large": DemoSize(
+        days=14, tool_calls=20000, lag_interval=300, n8n_executions=20000, concurrency=160, profiles=3000,
+        checkouts_per_day=200, conversations_per_day=150,
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -391,14 +399,15 @@ def _run_cli(args: list[str], detail: Callable[[str], None], what: str, log: Pat
 def _preview(
     output: Path, datasources: list[str], start: float, end: float, project: Path | None, detail, logs: Path
 ) -> None:
-    """``smarter-obs validate``, then ``smarter-obs preview``."""
+    """``smarter-obs build`` (it validates every dashboard first), then ``smarter-obs preview``."""
     from datetime import UTC, datetime
 
     def iso(ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     where = ["--project", str(project)] if project is not None else []
-    _run_cli(["validate", *where], detail, "validate", logs / "validate.log")
+    _run_cli(["build", *where], detail, "build", logs / "build.log")
+    detail("validated and built every dashboard (build/grafana/, build/metabase/)")
     command = ["preview", "--output", str(output), "--from", iso(start), "--to", iso(end), *where]
     for item in datasources:
         command += ["--datasource", item]
