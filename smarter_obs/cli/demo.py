@@ -79,8 +79,25 @@ def demo(
         click.echo, home=home or settings.home(), output=output, size=chosen, seed=seed, project=project
     )
     total = sum(took for _, took in summary.steps)
+    n = summary.numbers
     click.echo("")
-    click.echo(f"Done in {total:.0f}s:")
-    for name, value in summary.numbers.items():
-        click.echo(f"  {name.replace('_', ' '):<18} {value}")
-    click.echo(f"  preview page       {summary.page.absolute() if summary.page else '-'}")
+    click.echo(f"Done in {total:.0f}s.")
+    click.echo(
+        f"  MCP     {n.get('tool_calls', 0)} tool calls ({n.get('tool_errors', 0)} failed) → "
+        f"{n.get('spans', 0)} spans in otel_traces ({n.get('tool_call_spans', 0)} tool calls), "
+        f"{_day(n.get('spans_first'))} → {_day(n.get('spans_last'))}"
+    )
+    click.echo(
+        f"  Kafka   {n.get('kafka_messages', 0)} messages; {n.get('lag_samples', 0)} lag samples backfilled + "
+        f"{n.get('live_lag_cycles', 0)} live cycles → {n.get('lag_rows', 0)} lag rows of "
+        f"{n.get('consumer_groups', 0)} groups (most behind: {n.get('most_behind_group')}, "
+        f"{n.get('most_behind_lag', 0)} messages)"
+    )
+    click.echo(f"  n8n     {n.get('n8n_executions', 0)} executions → n8n_executions")
+    click.echo(f"  page    {summary.page.absolute() if summary.page else '-'}")
+
+
+def _day(epoch: float | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "-"

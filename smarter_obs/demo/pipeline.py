@@ -61,7 +61,9 @@ SIZES = {
         days=2, tool_calls=300, lag_interval=1800, n8n_executions=300, kafka_scale=0.3, concurrency=64,
         business_days=65, profiles=150, checkouts_per_day=10, conversations_per_day=8,
     ),
-    "default": DemoSize(days=7, tool_calls=5000, lag_interval=600, n8n_executions=4000),
+    "default": DemoSize(
+        days=7, tool_calls=3000, lag_interval=900, n8n_executions=4000, kafka_scale=0.4, concurrency=128,
+    ),
     "large": DemoSize(
         days=14, tool_calls=20000, lag_interval=300, n8n_executions=20000, concurrency=160, profiles=3000,
         checkouts_per_day=200, conversations_per_day=150,

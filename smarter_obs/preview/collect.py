@@ -3,6 +3,7 @@ library (``smarter_obs.dashboards.run_query``), exactly as ``smarter-obs query``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,39 @@ def _unit(panel: Any) -> str:
     return str(getattr(extra, "unit", None) or "")
 
 
+#: Metabase column_settings number styles → the page's units
+_METABASE_STYLES = {"percent": "percentunit", "currency": "currency", "scientific": "short"}
+_COLUMN_KEY = re.compile(r'^\["name",\s*"(?P<name>[^"]+)"\]$')
+
+
 def _fields(panel: Any) -> list[str]:
-    """The columns the panel shows: its target's field selection, else (a stat) its declared columns."""
-    chosen = getattr(getattr(panel, "extra", None), "fields", None) or ()
+    """The columns the panel shows: Grafana's field selection, Metabase's ``scalar.field`` /
+    ``graph.metrics``, else (a stat) its declared columns."""
+    extra = getattr(panel, "extra", None)
+    chosen = list(getattr(extra, "fields", None) or ())
+    settings = getattr(extra, "visualization_settings", None) or {}
+    if not chosen and settings.get("scalar.field"):
+        chosen = [settings["scalar.field"]]
+    if not chosen and settings.get("graph.metrics"):
+        chosen = list(settings["graph.metrics"])
     if not chosen and panel.kind in ("stat", "gauge"):
-        chosen = panel.columns
+        chosen = list(panel.columns)
     return [str(c) for c in chosen]
 
 
 def _units(panel: Any) -> dict[str, str]:
-    overrides = getattr(getattr(panel, "extra", None), "overrides", None) or ()
-    return {str(o.field): str(o.unit) for o in overrides if getattr(o, "unit", None)}
+    """Per-column units: Grafana field overrides, Metabase ``column_settings`` number styles."""
+    extra = getattr(panel, "extra", None)
+    units = {
+        str(o.field): str(o.unit) for o in getattr(extra, "overrides", None) or () if getattr(o, "unit", None)
+    }
+    settings = getattr(extra, "visualization_settings", None) or {}
+    for key, column in (settings.get("column_settings") or {}).items():
+        match = _COLUMN_KEY.match(str(key))
+        style = _METABASE_STYLES.get(str((column or {}).get("number_style")))
+        if match and style:
+            units[match["name"]] = style
+    return units
 
 
 def _layouts(panels: Sequence[Any]) -> list[Layout]:

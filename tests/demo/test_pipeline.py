@@ -68,12 +68,17 @@ def test_every_step_reports_progress_and_the_summary_names_the_page(demo_run: di
     for step in range(1, 8):
         assert f"[{step}/7]" in output
     assert output.rstrip().splitlines()[-1].endswith(str(demo_run["page"].absolute()))
-    numbers = dict(
-        re.findall(r"^  (tool calls|tool call spans|n8n executions|lag samples)\s+(\d+)$", output, re.M)
+    mcp = re.search(
+        r"^  MCP     (\d+) tool calls \(\d+ failed\) → (\d+) spans in otel_traces \((\d+) tool", output, re.M
     )
-    assert numbers["tool calls"] == numbers["tool call spans"] == "300"  # every call landed as a span
-    assert int(numbers["lag samples"]) == 96  # 2 days at 30 min
-    assert int(numbers["n8n executions"]) > 250
+    assert mcp and mcp[1] == mcp[3] == "300"  # every call landed as its SERVER span
+    assert int(mcp[2]) > 300  # plus the conversations' root spans
+    kafka = re.search(
+        r"^  Kafka   (\d+) messages; (\d+) lag samples backfilled \+ (\d+) live cycles", output, re.M
+    )
+    assert kafka and int(kafka[1]) > 0 and kafka[2] == "96"  # 2 days at 30 min
+    n8n = re.search(r"^  n8n     (\d+) executions", output, re.M)
+    assert n8n and int(n8n[1]) > 250
 
 
 def test_every_panel_of_every_dashboard_has_data(demo_run: dict) -> None:
