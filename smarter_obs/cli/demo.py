@@ -88,8 +88,8 @@ def demo(
         f"{_day(n.get('spans_first'))} → {_day(n.get('spans_last'))}"
     )
     click.echo(
-        f"  Kafka   {n.get('kafka_messages', 0)} messages; {n.get('lag_samples', 0)} lag samples backfilled + "
-        f"{n.get('live_lag_cycles', 0)} live cycles → {n.get('lag_rows', 0)} lag rows of "
+        f"  Kafka   {n.get('kafka_messages', 0)} messages; {n.get('lag_samples', 0)} lag samples backfilled"
+        f" + {n.get('live_lag_cycles', 0)} live cycles → {n.get('lag_rows', 0)} lag rows of "
         f"{n.get('consumer_groups', 0)} groups (most behind: {n.get('most_behind_group')}, "
         f"{n.get('most_behind_lag', 0)} messages)"
     )
