@@ -117,3 +117,22 @@ def test_the_browser_draws_every_panel_and_shows_errors(browser: str, tmp_path: 
     assert report.blank_charts == []
     assert report.sql_shown == "SELECT 1"
     assert (ARTIFACTS / "preview-synthetic.png").stat().st_size > 10_000
+
+
+def test_preview_refuses_a_malformed_datasource(capsys: pytest.CaptureFixture[str]) -> None:
+    from smarter_obs.cli import main
+
+    assert main(["preview", "--datasource", "clickhouse"]) == 1
+    err = capsys.readouterr().err
+    assert "--datasource 'clickhouse': use NAME=URL" in err and "Traceback" not in err
+
+
+def test_preview_help() -> None:
+    from click.testing import CliRunner
+
+    from smarter_obs.cli import cli
+
+    result = CliRunner().invoke(cli, ["preview", "--help"])
+    assert result.exit_code == 0
+    for option in ("--datasource", "--from", "--to", "--output", "--project"):
+        assert option in result.output
