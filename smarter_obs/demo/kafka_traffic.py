@@ -250,7 +250,6 @@ def backfill_lag_history(
                     progress(f"{index + 1}/{steps} lag samples, {sum(traffic.produced.values())} messages")
             batching.flush()
         finally:
-            collector.source.close() if hasattr(collector.source, "close") else None
             traffic.close()
     return {"cycles": cycles, "failed_cycles": failed, "messages": sum(traffic.produced.values())}
 

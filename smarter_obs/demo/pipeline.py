@@ -289,6 +289,7 @@ def _start_serve(home: Path, clickhouse_url: str, bootstrap: str, cluster: str, 
     ]  # fmt: skip
     env = {**os.environ, "N8N_API_KEY": API_KEY}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log.close()  # the child has its own descriptor
     deadline = time.monotonic() + 60
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
