@@ -4,7 +4,7 @@ Topics are the bus's families (``shopify.*``, ``whatsapp.*``, ``n8n.*``), produc
 business day (:mod:`smarter_obs.demo.timeline`). Four consumer groups really consume (``subscribe`` +
 ``consume`` + ``commit``) with a processing capacity each: ``n8n-workers`` has less capacity than the
 afternoon peak, so its lag builds during the day and drains at night; ``analytics-loader`` commits once an
-hour (a sawtooth); the others keep up.
+quarter of an hour (a sawtooth); the others keep up.
 
 History over days comes from :func:`backfill_lag_history`: it steps a virtual clock through the past,
 producing and consuming each step's traffic, and runs the real :class:`LagCollector` with that clock as its
@@ -57,7 +57,7 @@ GROUPS: tuple[GroupProfile, ...] = (
     ),
     GroupProfile("chatwoot-sync", ("whatsapp.inbound", "whatsapp.outbound", "whatsapp.status"), 10.0),
     GroupProfile("crm-sync", ("shopify.orders", "shopify.checkouts", "shopify.inventory"), 10.0),
-    GroupProfile("analytics-loader", tuple(TOPICS), 50.0, commit_every=3600.0),
+    GroupProfile("analytics-loader", tuple(TOPICS), 50.0, commit_every=900.0),
 )
 
 
@@ -89,6 +89,8 @@ class KafkaTraffic:
     seed: int = 7
     scale: float = 1.0
     groups: Sequence[GroupProfile] = GROUPS
+    #: read each group's backlog from the cluster first (continuing where another instance stopped)
+    resume: bool = False
     produced: dict[str, int] = field(default_factory=dict)
     _rng: random.Random = field(init=False)
     _producer: Any = field(init=False, default=None)
@@ -114,8 +116,29 @@ class KafkaTraffic:
                     "fetch.wait.max.ms": 10,  # the mock broker answers an empty fetch only at this timeout
                 }
             )
-            consumer.subscribe(list(profile.topics))
             self._groups.append(_Group(profile, consumer))
+        if self.resume:  # before subscribing: an OffsetFetch waits while the group rebalances
+            self._sync_backlog()
+        for group in self._groups:
+            group.consumer.subscribe(list(group.profile.topics))
+
+    def _sync_backlog(self, timeout: float = 10.0) -> None:
+        """Each group's backlog from the cluster (log end − committed offset): a new instance continuing
+        where an earlier one (another process) stopped consumes what that one left."""
+        from confluent_kafka import TopicPartition
+
+        metadata = self._producer.list_topics(timeout=timeout)
+        for group in self._groups:
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in group.profile.topics
+                for p in metadata.topics[topic].partitions
+            ]
+            backlog = 0
+            for tp in group.consumer.committed(partitions, timeout=timeout):
+                low, high = group.consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                backlog += high - (tp.offset if tp.offset >= 0 else low)
+            group.backlog = backlog
 
     def produce(self, now: float, seconds: float) -> int:
         """Messages for ``seconds`` of traffic ending at ``now`` (virtual or real epoch seconds)."""
@@ -255,11 +278,19 @@ def backfill_lag_history(
 
 
 class LiveTraffic:
-    """:class:`KafkaTraffic` in real time in a background thread (while ``smarter-obs serve`` collects)."""
+    """:class:`KafkaTraffic` continuing in a background thread while ``smarter-obs serve`` collects.
 
-    def __init__(self, bootstrap: str, *, seed: int = 8, scale: float = 1.0, tick: float = 1.0) -> None:
-        self.traffic = KafkaTraffic(bootstrap, seed=seed, scale=scale)
-        self.tick = tick
+    Time runs ``speed`` times faster than the clock (one real second is a minute of traffic by default),
+    so a short live phase still moves the consumer groups; the groups pick up the backlog the history
+    step left.
+    """
+
+    def __init__(
+        self, bootstrap: str, *, seed: int = 8, scale: float = 1.0, speed: float = 60.0, tick: float = 1.0
+    ) -> None:
+        self.traffic = KafkaTraffic(bootstrap, seed=seed, scale=scale, resume=True)
+        self.speed, self.tick = speed, tick
+        self._virtual = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-kafka-traffic", daemon=True)
 
@@ -269,8 +300,9 @@ class LiveTraffic:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
+            self._virtual += self.tick * self.speed
             try:
-                self.traffic.step(time.time(), self.tick, timeout=self.tick)
+                self.traffic.step(self._virtual, self.tick * self.speed, timeout=self.tick)
             except Exception:  # keep the demo going; the collector shows the gap
                 log.exception("live Kafka traffic step failed")
 

@@ -163,7 +163,7 @@ def run_pipeline(
             home, clickhouse_url, cluster.bootstrap, CLUSTER_NAME, simulator.url, supabase_dsn
         )
         steps.detail(f"OTLP {urls['otlp_url']}/v1/traces, health {urls['health_url']}")
-        live = LiveTraffic(cluster.bootstrap, seed=seed + 1, scale=60.0).start()
+        live = LiveTraffic(cluster.bootstrap, seed=seed + 1, scale=size.kafka_scale).start()
 
         steps.begin(f"MCP traffic: {size.tool_calls} tool calls over {size.days:g} days → OTLP → otel_traces")
         from smarter_obs.demo.mcp_traffic import run_mcp_traffic
@@ -190,10 +190,10 @@ def run_pipeline(
         steps.begin("stopping serve (SIGTERM: collectors finish, queued spans written)")
         health = _get_json(urls["health_url"])
         steps.summary.numbers["live_lag_cycles"] = health["components"].get("kafka_lag", {}).get("cycles", 0)
+        written = _stop(serve)  # before the traffic stops, so the last lag samples show a running bus
+        serve = None
         live.stop()
         live = None
-        written = _stop(serve)
-        serve = None
         steps.detail(written)
         counts = _child(["store-counts", "--clickhouse", clickhouse_url], steps.detail)
         steps.summary.numbers.update(counts)

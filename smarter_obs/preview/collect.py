@@ -117,7 +117,8 @@ def collect_views(
     loaded = lib.load_project(project)
     views = []
     try:
-        for dashboard in loaded.dashboards:
+        # Grafana's dashboards first (the telemetry), then Metabase's (the business), each in project order
+        for dashboard in sorted(loaded.dashboards, key=lambda d: d.target != "grafana"):
             time_range = TimeRange.parse(time_from or dashboard.time_from, time_to or dashboard.time_to)
             panels = []
             for panel, layout in zip(dashboard.panels, _layouts(dashboard.panels), strict=True):
