@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from smarter_obs.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -61,14 +63,17 @@ def run_loop(
     """Run ``cycle`` every ``interval`` seconds until stopped; return the process exit code.
 
     With ``once`` the single cycle's outcome decides the exit code (0 ok, 1 failed). In a long-running loop
-    an exception from a cycle is logged with its traceback and the next cycle tries again; a cycle returning
-    ``ok=False`` has already reported why (the loop does not log it again).
+    an exception from a cycle is logged with its traceback and the next cycle tries again, except a
+    ConfigError, which no retry can fix: it ends the loop (raised). A cycle returning ``ok=False`` has
+    already reported why (the loop does not log it again).
     """
     stop = stop or StopFlag()
     while True:
         started = time.monotonic()
         try:
             outcome = cycle()
+        except ConfigError:  # a bad setting stays bad: retrying would repeat the error every interval
+            raise
         except Exception as exc:  # a bug or an unexpected driver error must not end a long-running collector
             if once:
                 raise

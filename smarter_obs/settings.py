@@ -99,12 +99,15 @@ def number(minimum: float | None = None) -> Type[float]:
     return Type(name, _bounded(float, "a number", minimum))
 
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+#: The longest duration a setting takes: beyond it waits overflow the platform's timers (and a lag
+#: collector's look-back, 240 intervals, its UInt32 seconds), long before anyone means such a value.
+MAX_DURATION = 30 * 86400.0
 
 
 def parse_duration(value: str) -> float:
-    """``15s``, ``500ms``, ``2m``, ``1h`` or a bare number of seconds → seconds."""
+    """``15s``, ``500ms``, ``2m``, ``1h``, ``1d`` or a bare number of seconds → seconds."""
     match = _DURATION_RE.match(value)
     if not match:
         raise ValueError(f"{value!r} is not a duration; use e.g. 500ms, 15s, 2m or 1h")
@@ -115,10 +118,13 @@ def _positive_duration(value: str) -> float:
     seconds = parse_duration(value)
     if seconds <= 0:  # a zero interval would spin a loop, a zero timeout fail every call
         raise ValueError(f"{value!r} must be more than zero, e.g. 500ms or 15s")
+    if not seconds <= MAX_DURATION:
+        raise ValueError(f"{value!r} is too long: at most 30d")
     return seconds
 
 
-#: A duration in seconds, more than zero: ``500ms``, ``15s``, ``2m``, ``1h`` or a bare number of seconds.
+#: A duration in seconds, more than zero and at most 30 days: ``500ms``, ``15s``, ``2m``, ``1h``, ``1d`` or a
+#: bare number of seconds.
 duration: Type[float] = Type("duration", _positive_duration, lambda seconds: f"{seconds:g}s")
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 
 from smarter_obs import settings
-from smarter_obs.cli._options import DURATION, postgres_option, setting_option
+from smarter_obs.cli._options import DURATION, HttpUrl, postgres_option, setting_option
 from smarter_obs.errors import ConfigError, SmarterObsError, SourceAuthError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def read_api_key(env_name: str, key_file: str | None) -> str:
 
 
 @click.command("n8n")
-@setting_option(settings.N8N_URL, "--url", required=True)
+@setting_option(settings.N8N_URL, "--url", required=True, type=HttpUrl(example="https://n8n.example.com"))
 @click.option(
     "--api-key-env",
     default="N8N_API_KEY",

@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from smarter_obs.addresses import parse_http_url
 from smarter_obs.errors import (
-    ConfigError,
     SourceAuthError,
     SourceDataError,
     SourceError,
     SourceUnavailableError,
 )
+from smarter_obs.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +80,14 @@ class N8nClient:
         timeout: float = 60.0,
         sleep: Callable[[float], bool | None] = time.sleep,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(
-                f"--url {url!r} is not an n8n base URL; use e.g. https://n8n.example.com",
-                setting="SMARTER_OBS_N8N_URL",
-            )
-        base = url.rstrip("/")
+        parse_http_url(
+            url, what="n8n base URL", setting="SMARTER_OBS_N8N_URL", example="https://n8n.example.com"
+        )
+        base = url.strip().rstrip("/")
         base = base.removesuffix(API_PREFIX)
         self.base_url = base
+        #: The base URL as messages show it (a password in it masked).
+        self.shown_url = redact_url(base)
         self.key_name = key_name
         self.key_file = key_file
         self.retries = retries
@@ -124,12 +123,8 @@ class N8nClient:
         return self._session
 
     def _scrub(self, text: str) -> str:
-        """Never let the API key reach a message (requests quotes bad header values)."""
-        if not self._api_key:
-            return text
-        for form in (self._api_key, repr(self._api_key)[1:-1]):  # as is, and as Python quotes it
-            text = text.replace(form, "***")
-        return text
+        """Never let the API key (requests quotes bad header values) or a URL password reach a message."""
+        return redact_text(text, secrets=[self._api_key], sources=[self.base_url])
 
     def close(self) -> None:
         if self._session is not None:
@@ -164,7 +159,7 @@ class N8nClient:
                     )
                     origin = f"--api-key-file {self.key_file}" if self.key_file else f"${self.key_name}"
                     raise SourceAuthError(
-                        f"n8n at {self.base_url} rejected the API key from {origin} with "
+                        f"n8n at {self.shown_url} rejected the API key from {origin} with "
                         f"{status} ({_message(response)}): {fix}",
                         source="n8n",
                     )
@@ -216,7 +211,7 @@ class N8nClient:
                 ):  # woken by a stop request (StopFlag.wait): give up now, not after the backoff
                     break
         raise SourceUnavailableError(
-            f"{label}: n8n at {self.base_url} still failing after {attempt + 1} attempts: {last_problem}",
+            f"{label}: n8n at {self.shown_url} still failing after {attempt + 1} attempts: {last_problem}",
             source="n8n",
         )
 

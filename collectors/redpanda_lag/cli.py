@@ -125,6 +125,8 @@ def command(
     if config.properties:
         log.info("Kafka client properties: %s", redact_properties(config.properties))
     with ClickHouseSink(clickhouse_url, database=database) as sink:
+        if sink.url.embedded:  # a local directory that cannot be opened is a setting to fix, not an outage
+            sink.open()
         collector = LagCollector(config, sink, rules=rules, history_lookback=max(6 * 3600.0, interval * 240))
         collector.quiet_failures = once
         stop = StopFlag()

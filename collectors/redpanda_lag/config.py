@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smarter_obs import settings
+from smarter_obs.addresses import parse_host_port
 from smarter_obs.errors import ConfigError
+from smarter_obs.redact import MASK
 
 #: Environment prefix of librdkafka properties.
 KAFKA_ENV_PREFIX = "SMARTER_OBS_KAFKA_"
@@ -147,7 +149,7 @@ def is_secret_property(key: str) -> bool:
 
 def redact_properties(props: Mapping[str, str]) -> dict[str, str]:
     """``props`` with secret values masked, for logs."""
-    return {k: ("***" if is_secret_property(k) else v) for k, v in props.items()}
+    return {k: (MASK if is_secret_property(k) else v) for k, v in props.items()}
 
 
 def validate_bootstrap(value: str | None) -> str:
@@ -160,12 +162,14 @@ def validate_bootstrap(value: str | None) -> str:
         )
     servers = [s.strip() for s in value.split(",") if s.strip()]
     for server in servers:
-        host, sep, port = server.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(
-                f"bootstrap server {server!r} is not HOST:PORT (e.g. localhost:9092)",
-                setting=settings.KAFKA_BOOTSTRAP.env,
-            )
+        parse_host_port(
+            server,
+            what="bootstrap server",
+            setting=settings.KAFKA_BOOTSTRAP.env,
+            example="localhost:9092",
+            credentials="pass them as -X sasl.username=USER with SMARTER_OBS_KAFKA_SASL_PASSWORD "
+            "(or SMARTER_OBS_KAFKA_SASL_PASSWORD_FILE) and -X sasl.mechanism=…",
+        )
     return ",".join(servers)
 
 

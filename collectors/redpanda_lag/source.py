@@ -23,6 +23,7 @@ from typing import Any
 
 from smarter_obs.collectors.redpanda_lag.config import is_secret_property
 from smarter_obs.errors import ConfigError, SourceAuthError, SourceError, SourceUnavailableError
+from smarter_obs.redact import redact_text
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("smarter_obs.collectors.redpanda_lag.librdkafka")
@@ -118,10 +119,8 @@ class KafkaSource:
         try:
             self._admin = AdminClient(config)
         except KafkaException as exc:  # an unknown property or an invalid value: librdkafka names it
-            message = _describe(exc)
-            for key, value in (properties or {}).items():
-                if value and is_secret_property(key):
-                    message = message.replace(value, "***")
+            secrets = [value for key, value in (properties or {}).items() if is_secret_property(key)]
+            message = redact_text(_describe(exc), secrets=secrets)
             raise ConfigError(
                 f"the Kafka client settings were rejected ({message}); fix that -X/--kafka-property "
                 "or SMARTER_OBS_KAFKA_<NAME> setting",

@@ -104,7 +104,9 @@ def command(
     if batch_size > max_queue:
         raise click.BadParameter("must not exceed --max-queue", param_hint="--batch-size")
     sink = ClickHouseSink(clickhouse_url, database=database)
-    if not sink.ping():
+    if parsed.embedded:  # a local directory that cannot be opened is a setting to fix, not an outage
+        sink.open()
+    elif not sink.ping():
         click.echo(
             f"warning: ClickHouse at {sink.url.redacted()} is not reachable yet; spans are queued "
             f"(up to {max_queue}) and retried",

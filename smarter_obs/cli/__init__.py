@@ -8,11 +8,13 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import traceback
 
 import click
 
 from smarter_obs import __version__
 from smarter_obs.errors import SmarterObsError
+from smarter_obs.redact import redact_text
 
 # Subcommands are imported on first use so ``smarter-obs --help`` stays fast.
 _COLLECTORS = {
@@ -79,7 +81,8 @@ for _command in (_dashboards.validate_command, _dashboards.build_command, _dashb
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: library errors become one readable line and exit code 1."""
+    """Console-script entry point: errors become one readable line and exit code 1, never a traceback
+    (``-vv`` adds the traceback of an unexpected one)."""
     try:
         result = cli.main(args=argv, prog_name="smarter-obs", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -91,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 1
     except SmarterObsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact_text(str(exc))}", err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug still ends in one line
+        if logging.getLogger("smarter_obs").isEnabledFor(logging.DEBUG):
+            traceback.print_exc()
+        message = redact_text(" ".join(str(exc).split()))
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {message} (a bug in smarter-obs: please report it "
+            "with the traceback that -vv prints)",
+            err=True,
+        )
         return 1
     return result if isinstance(result, int) else 0

@@ -11,6 +11,7 @@ from smarter_obs.settings import parse_duration
 
 __all__ = [
     "DURATION",
+    "HttpUrl",
     "SettingOption",
     "SettingType",
     "clickhouse_option",
@@ -66,6 +67,25 @@ def setting_option(setting: settings.Setting[Any], *decls: str, help_extra: str 
     if setting.type not in _UNCONVERTED:
         kwargs.setdefault("type", SettingType(setting.type))
     return click.option(*decls, cls=SettingOption, envvar=list(setting.env_vars), **kwargs)
+
+
+class HttpUrl(click.ParamType):
+    """An http(s) URL checked when the command line is read: scheme, host, port, IPv6 brackets."""
+
+    name = "url"
+
+    def __init__(self, example: str = "https://host.example.com") -> None:
+        self.example = example
+
+    def convert(self, value, param, ctx):
+        from smarter_obs.addresses import parse_http_url
+        from smarter_obs.errors import ConfigError
+
+        try:
+            parse_http_url(value, what="URL", example=self.example)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+        return value.strip()
 
 
 clickhouse_option = setting_option(settings.CLICKHOUSE_URL, "--clickhouse", "clickhouse_url")

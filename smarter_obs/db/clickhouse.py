@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from smarter_obs import settings
 from smarter_obs.db._runner import Migration, MigrationReport, discover, provisioning_dir, run
 from smarter_obs.errors import ConfigError, MigrationError
+from smarter_obs.redact import redact_text
 from smarter_obs.sinks.clickhouse import (
     connect,
     map_errors,
@@ -164,8 +165,7 @@ class _ClickHouseBackend:
 
 
 def _server_message(exc: Exception, password: str | None) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.replace(password, "***") if password else text
+    return redact_text(f"{type(exc).__name__}: {exc}".strip(), secrets=[password])
 
 
 def migrate(

@@ -89,6 +89,7 @@ class Batcher(Generic[C]):
         self._flush_requested = 0
         self._flushes_done = 0
         self._closing = False
+        self._abandoned = False
         self._closed = False
         self._retry_at = 0.0
         self._backoff = self._backoff_min
@@ -151,6 +152,10 @@ class Batcher(Generic[C]):
             self._closing = True
             self._cond.notify_all()
         self._thread.join(timeout=None if timeout is None else max(timeout, 0.1))
+        with self._cond:  # past the deadline: no further batch, but a write already running cannot be
+            self._abandoned = True  # recalled, so its outcome is waited for and counted once, here
+            self._cond.notify_all()
+        self._thread.join()
         with self._cond:
             if self.stats.pending:
                 log.warning("%s: %d rows not written at shutdown", self.name, self.stats.pending)
@@ -180,8 +185,8 @@ class Batcher(Generic[C]):
                             self._flushes_done = self._flush_requested
                             self._cond.notify_all()
                         next_due = now + self.interval
-                    elif self._closing and not self.stats.store_available:
-                        pass  # shutting down during an outage: close() already made its last attempt
+                    elif self._closing and (not self.stats.store_available or self._abandoned):
+                        pass  # shutting down during an outage or past the deadline: no further attempt
                     elif now >= self._retry_at and (
                         wants_flush
                         or self._closing
@@ -189,7 +194,9 @@ class Batcher(Generic[C]):
                         or self.stats.pending >= self.batch_size
                     ):
                         break
-                    if self._closing and (not self._queue or not self.stats.store_available):
+                    if self._closing and (
+                        not self._queue or not self.stats.store_available or self._abandoned
+                    ):
                         self._closed = True
                         self._cond.notify_all()
                         return

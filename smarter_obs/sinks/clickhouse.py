@@ -3,7 +3,8 @@
 URL forms (explicit argument > ``SMARTER_OBS_CLICKHOUSE_URL`` > embedded default):
 
 - ``chdb:///abs/path/to/dir``: embedded ClickHouse (chDB) in this process, data in that directory. The
-  default is ``chdb://<SMARTER_OBS_HOME>/clickhouse`` (``./.smarter-obs/clickhouse``).
+  path is always absolute (``chdb:relative`` and ``chdb://relative/dir`` are rejected, naming the absolute
+  form). The default is ``chdb://<SMARTER_OBS_HOME>/clickhouse`` (``./.smarter-obs/clickhouse``).
 - ``http(s)://user:pass@host:8123/db``: a ClickHouse server; ``/db`` is the default database.
 
 Driver exceptions are translated in exactly one place, :func:`map_errors`: unreachable server, timeouts and
@@ -25,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from smarter_obs import settings
 from smarter_obs.errors import ConfigError, SinkError, SinkUnavailableError
+from smarter_obs.redact import MASK, redact_text, redact_url
 
 if TYPE_CHECKING:  # heavy imports kept lazy
     import pyarrow as pa
@@ -110,7 +112,7 @@ class ClickHouseURL:
     def redacted(self) -> str:
         if self.embedded:
             return f"chdb://{self.path}"
-        auth = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
+        auth = f"{self.username}:{MASK}@" if self.password else (f"{self.username}@" if self.username else "")
         db = f"/{self.database}" if self.database else ""
         return f"{self.scheme}://{auth}{self.host}:{self.port}{db}"
 
@@ -125,11 +127,6 @@ def default_url() -> str:
     return f"chdb://{settings.home() / 'clickhouse'}"
 
 
-def _redact_raw(url: str) -> str:
-    """A raw URL with any ``user:password@`` part masked, for error messages about unparsable URLs."""
-    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
-
-
 def parse_url(url: str | None = None) -> ClickHouseURL:
     """Resolve (argument > env > embedded default) and validate a ClickHouse URL.
 
@@ -137,7 +134,7 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
     """
     raw = settings.CLICKHOUSE_URL.get(url) or default_url()
     setting = settings.CLICKHOUSE_URL.env
-    shown = _redact_raw(raw)
+    shown = redact_url(raw)
     try:
         parts = urlsplit(raw)
     except ValueError as exc:
@@ -151,19 +148,23 @@ def parse_url(url: str | None = None) -> ClickHouseURL:
         )
     if parts.query or parts.fragment:
         raise ConfigError(
-            f"ClickHouse URL {shown!r}: query strings and fragments are not supported", setting=setting
+            f"ClickHouse URL {shown!r}: query strings and fragments are not supported; give the "
+            "credentials and database as http(s)://user:password@host:8123/db",
+            setting=setting,
         )
     if scheme == "chdb":
-        if parts.netloc:
-            raise ConfigError(
-                f"ClickHouse URL {shown!r}: the chdb path must be absolute, as in chdb:///abs/path "
-                f"(three slashes); got host part {parts.netloc!r}",
-                setting=setting,
-            )
-        path = unquote(parts.path)
+        # One rule: chdb:// then an absolute path. A relative one would depend on the working directory
+        # of whoever starts the process (and chdb://dir/x reads like a host).
+        path = unquote(parts.netloc + parts.path)
         if not path or path == "/":
             raise ConfigError(
                 f"ClickHouse URL {shown!r}: chdb needs a data directory, e.g. chdb:///srv/ch", setting=setting
+            )
+        if not parts.path.startswith("/") or parts.netloc:
+            raise ConfigError(
+                f"ClickHouse URL {shown!r}: the chdb data directory must be absolute, as in chdb:///srv/ch "
+                f"(three slashes); for {path!r} here write chdb://{Path(path).expanduser().absolute()}",
+                setting=setting,
             )
         if Path(path).exists() and not Path(path).is_dir():
             raise ConfigError(
@@ -207,11 +208,6 @@ def resolve_database(database: str | None = None, url: ClickHouseURL | None = No
     return validate_identifier(name, "database", setting=settings.CLICKHOUSE_DATABASE.env)
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    text = _redact_raw(text)
-    return text.replace(secret, "***") if secret else text
-
-
 def _is_retryable(exc: BaseException) -> bool:
     code = getattr(exc, "code", None)
     if code in _RETRYABLE_CODES:
@@ -243,7 +239,9 @@ def map_errors(
         secret = url.password if url is not None else None
         where = f" on {url.redacted()}" if url is not None else ""
         target = f" {table}" if table else ""
-        message = _scrub(f"ClickHouse {action}{target}{where} failed: {type(exc).__name__}: {exc}", secret)
+        message = redact_text(
+            f"ClickHouse {action}{target}{where} failed: {type(exc).__name__}: {exc}", secrets=[secret]
+        )
         cls = SinkUnavailableError if _is_retryable(exc) else SinkError
         raise cls(message, table=table, rows=rows) from None
 
@@ -265,17 +263,15 @@ def connect(url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Clie
     import clickhouse_connect
 
     if parsed.embedded:
-        Path(parsed.path).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        from smarter_obs.sinks._chdb_dir import check_directory
+
         with _chdb_lock, map_errors("connect", url=parsed):
+            check_directory(parsed.path)  # type: ignore[arg-type]
             try:
                 return clickhouse_connect.get_client(interface="chdb", path=parsed.path)
             except Exception as exc:
                 if "Unable to open the chdb engine" in str(exc):
-                    raise ConfigError(
-                        f"cannot open embedded ClickHouse at {parsed.path}: chDB allows one data directory per "
-                        f"process and another one is already open ({exc})",
-                        setting=settings.CLICKHOUSE_URL.env,
-                    ) from None
+                    raise _chdb_open_error(parsed.path, exc) from None  # type: ignore[arg-type]
                 raise
     with map_errors("connect", url=parsed):
         return clickhouse_connect.get_client(
@@ -289,6 +285,26 @@ def connect(url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Clie
             send_receive_timeout=timeout,
             compress=True,
         )
+
+
+_OTHER_PATH = re.compile(r"already initialized with path '([^']*)'")
+
+
+def _chdb_open_error(path: str, exc: Exception) -> ConfigError:
+    """chDB refused ``path`` after the directory checks passed: say why as far as it can be told."""
+    from smarter_obs.sinks._chdb_dir import check_directory
+
+    other = _OTHER_PATH.search(str(exc))
+    if other:
+        message = (
+            f"cannot open embedded ClickHouse at {path}: this process already has {other.group(1)} open and "
+            "chDB allows one data directory per process; use that one, or reach this store through the "
+            "process that owns it"
+        )
+    else:
+        check_directory(path)  # taken meanwhile by another process: that is the message
+        message = f"cannot open embedded ClickHouse at {path}: {' '.join(str(exc).split())}"
+    return ConfigError(message, setting=settings.CLICKHOUSE_URL.env)
 
 
 class ClickHouseSink:
@@ -328,6 +344,11 @@ class ClickHouseSink:
             if self._client is None:
                 self._client = connect(self._raw_url, timeout=self.timeout)
             return self._client
+
+    def open(self) -> Self:
+        """Connect now instead of on first use (raises what the first use would)."""
+        self.client  # noqa: B018 - the property connects
+        return self
 
     def _check_open(self) -> None:
         if self._closed:

@@ -7,7 +7,8 @@ a transaction, so any pooler mode is safe.
 
 Driver errors become :class:`~smarter_obs.errors.SinkUnavailableError` (retry later) or
 :class:`~smarter_obs.errors.SinkError` (fix the query/schema) in one place: :func:`sink_errors`.
-Passwords never appear in messages: :func:`redact_dsn`.
+Passwords never appear in messages: :func:`redact_dsn` masks the DSN's password field (in the form the DSN
+was given), :func:`smarter_obs.redact.redact_text` the driver's text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smarter_obs import settings
-from smarter_obs.errors import SinkError, SinkUnavailableError
+from smarter_obs.errors import ConfigError, SinkError, SinkUnavailableError
+from smarter_obs.redact import redact_dsn, redact_text
 
 if TYPE_CHECKING:  # psycopg is imported lazily: `import smarter_obs` must stay cheap
     import psycopg
@@ -54,40 +55,9 @@ _servers_lock = threading.Lock()
 _stage_counter = itertools.count()
 
 
-def redact_dsn(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***`` (for messages and logs)."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    try:
-        params = conninfo_to_dict(dsn)
-    except Exception:  # noqa: BLE001 - unparseable: say nothing about it rather than leak it
-        return "<unparseable DSN>"
-    if params.get("password"):
-        params["password"] = "***"
-    return make_conninfo(**params)
-
-
-# The password as written in a DSN that libpq cannot parse (its error messages quote the offending part).
-_RAW_PASSWORDS = (
-    re.compile(r"^\w+://[^/@:]*:([^@]*)@"),
-    re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)"),
-)
-
-
 def _scrub(text: str, dsn: str | None) -> str:
-    """Remove the DSN's password from a driver message, in case the driver echoed it."""
-    if not dsn:
-        return text
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        passwords = [conninfo_to_dict(dsn).get("password")]
-    except Exception:  # noqa: BLE001 - unparseable: look for the password as written
-        passwords = [m.group(1).strip("'") for pattern in _RAW_PASSWORDS for m in pattern.finditer(dsn)]
-    for password in passwords:
-        if password:
-            text = text.replace(str(password), "***")
-    return text
+    """A driver message on one line, without the DSN's password even where libpq quotes the DSN."""
+    return redact_text(" ".join(text.split()), sources=[dsn])
 
 
 def start_embedded(path: str | Path) -> str:
@@ -96,7 +66,15 @@ def start_embedded(path: str | Path) -> str:
     The server stops when the last process using it exits. Safe to call repeatedly.
     """
     root = Path(path).expanduser().absolute()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the embedded PostgreSQL directory {root}: {exc.strerror}; pass --postgres DSN "
+            f"(or set {settings.POSTGRES_DSN.env}), or set {settings.HOME.env} to a directory "
+            "you can write",
+            setting=settings.HOME.env,
+        ) from None
     pgdata = _pgdata_dir(root)
     with _servers_lock:
         server = _servers.get(pgdata)
@@ -184,8 +162,6 @@ def connect(
     try:
         params = conninfo_to_dict(resolved)
     except psycopg.ProgrammingError as exc:
-        from smarter_obs.errors import ConfigError
-
         raise ConfigError(
             f"invalid PostgreSQL DSN {redact_dsn(resolved)}: {_scrub(str(exc).strip(), resolved)}; "
             "use postgresql://user:password@host:5432/dbname or key=value form",

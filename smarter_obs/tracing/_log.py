@@ -7,15 +7,14 @@ Messages that would repeat on every ``init_tracing`` call (a bad setting, adopti
 from __future__ import annotations
 
 import logging
-import re
 import threading
+
+from smarter_obs.redact import redact_text
 
 logger = logging.getLogger("smarter_obs.tracing")
 
 _said: set[str] = set()
 _said_lock = threading.Lock()
-
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 def once(level: int, message: str, *args: object) -> None:
@@ -35,5 +34,5 @@ def forget() -> None:
 
 
 def redact(text: str) -> str:
-    """Remove ``user:password@`` from any URL inside ``text``."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    """``text`` with URL passwords and password-like fields masked (``smarter_obs.redact.redact_text``)."""
+    return redact_text(text)

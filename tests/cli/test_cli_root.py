@@ -38,7 +38,8 @@ def test_python_m_entry_point_runs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("15s", 15.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0), ("7", 7.0)]
+    ("text", "seconds"),
+    [("15s", 15.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0), ("1d", 86400.0), ("7", 7.0)],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -56,3 +57,7 @@ def test_bad_duration_names_the_option() -> None:
     assert result.exit_code == 2 and "--interval" in result.output and "15s" in result.output
     result = CliRunner().invoke(cmd, ["--interval", "0s"])
     assert result.exit_code == 2 and "more than zero" in result.output
+    for too_long in ("31d", "9999999h", "1" + "0" * 400):  # threading's timers overflow long before
+        result = CliRunner().invoke(cmd, ["--interval", too_long])
+        assert result.exit_code == 2 and "at most 30d" in result.output
+    assert CliRunner().invoke(cmd, ["--interval", "30d"]).output == "2592000.0\n"

@@ -14,9 +14,18 @@ from smarter_obs.errors import ConfigError
 from tests.collectors.n8n.fake_n8n import FakeN8n, Fault
 
 
-@pytest.mark.parametrize("url", ["n8n.example.com", "ftp://n8n.example.com", "http://"])
-def test_bad_url_is_a_config_error(url: str) -> None:
-    with pytest.raises(ConfigError, match="not an n8n base URL"):
+@pytest.mark.parametrize(
+    ("url", "part"),
+    [
+        ("n8n.example.com", "scheme"),
+        ("ftp://n8n.example.com", "scheme"),
+        ("http://", "host"),
+        ("http://127.0.0.1:99999", "port"),
+        ("http://[::1", "IPv6"),
+    ],
+)
+def test_bad_url_is_a_config_error(url: str, part: str) -> None:
+    with pytest.raises(ConfigError, match=f"n8n base URL .*{part}"):
         N8nClient(url, "key")
 
 
