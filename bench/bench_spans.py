@@ -87,16 +87,17 @@ def rate(count: int, seconds: float) -> str:
 
 # -- 1. exporter -----------------------------------------------------------------------------------------
 def bench_exporter(url: str) -> float:
+    from smarter_obs.collectors.spans.rows import TABLE, from_sdk_spans
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.exporters.clickhouse import DEFAULT_MAX_BATCH, ClickHouseSpanExporter
     from smarter_obs.sinks.clickhouse import ClickHouseSink
-    from smarter_obs.collectors.spans.rows import TABLE, from_sdk_spans
 
     spans = make_spans(SPANS)
     # The SDK's BatchSpanProcessor under load calls export() back to back with full batches (512 by default).
     sdk_batches = [spans[i : i + SDK_BATCH] for i in range(0, len(spans), SDK_BATCH)]
     big_batches = [spans[i : i + EXPORT_BATCH] for i in range(0, len(spans), EXPORT_BATCH)]
-    # The raw baseline inserts blocks of the size the exporter joins (insert size dominates ClickHouse's cost).
+    # The raw baseline inserts blocks of the size the exporter joins (insert size dominates ClickHouse's
+    # cost).
     prebuilt = [
         from_sdk_spans(spans[i : i + DEFAULT_MAX_BATCH]).to_arrow()
         for i in range(0, len(spans), DEFAULT_MAX_BATCH)
@@ -143,10 +144,12 @@ def bench_exporter(url: str) -> float:
         f"({spread(SPANS, sdk_times)})   target >= 100,000"
     )
     print(
-        f"   exporter, {EXPORT_BATCH}-span batches:          {rate(SPANS, big)} median ({spread(SPANS, big_times)})"
+        f"   exporter, {EXPORT_BATCH}-span batches:          {rate(SPANS, big)} median "
+        f"({spread(SPANS, big_times)})"
     )
     print(
-        f"   baseline: raw insert of prebuilt Arrow tables, {DEFAULT_MAX_BATCH}-row inserts: {rate(SPANS, raw)} "
+        f"   baseline: raw insert of prebuilt Arrow tables, {DEFAULT_MAX_BATCH}-row inserts: "
+        f"{rate(SPANS, raw)} "
         f"median   exporter/raw = {raw / sdk:.2f}"
     )
     print(f"   span → Arrow table alone (no insert):    {rate(SPANS, mapping)}")
@@ -171,7 +174,8 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from bench.bench_spans import make_spans, REQUEST_SPANS
 url, count = sys.argv[1], int(sys.argv[2])
 spans = make_spans(count, seed=2)
-bodies = [encode_spans(spans[i:i + REQUEST_SPANS]).SerializeToString() for i in range(0, count, REQUEST_SPANS)]
+bodies = [encode_spans(spans[i:i + REQUEST_SPANS]).SerializeToString()
+          for i in range(0, count, REQUEST_SPANS)]
 session = requests.Session()
 print("ready", flush=True)
 sys.stdin.readline()
@@ -185,9 +189,9 @@ print("sent", flush=True)
 def bench_receiver(url: str) -> float:
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
+    from smarter_obs.collectors.spans.rows import from_otlp
     from smarter_obs.collectors.spans.server import SpanReceiver
     from smarter_obs.sinks.clickhouse import ClickHouseSink
-    from smarter_obs.collectors.spans.rows import from_otlp
 
     sink = ClickHouseSink(url, database="bench")
     receiver = SpanReceiver(
@@ -221,7 +225,8 @@ def bench_receiver(url: str) -> float:
 
     decode_map = _time(lambda: [from_otlp(ExportTraceServiceRequest.FromString(b)) for b in bodies])
     print(
-        f"   OTLP receiver ({REQUEST_SPANS}-span protobuf requests):  {rate(written, total)}   target >= 20,000"
+        f"   OTLP receiver ({REQUEST_SPANS}-span protobuf requests):  {rate(written, total)}   "
+        "target >= 20,000"
         f"   (accepted at {rate(written, sent).strip()})"
     )
     print(f"   baseline: decode + map only, no HTTP/insert: {rate(len(spans), decode_map)}")
@@ -230,8 +235,8 @@ def bench_receiver(url: str) -> float:
 
 # -- 3. dashboard query ----------------------------------------------------------------------------------
 GENERATE = """
-INSERT INTO bench_q.otel_traces (Timestamp, TraceId, SpanId, SpanName, SpanKind, ServiceName, ResourceAttributes,
-    ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode)
+INSERT INTO bench_q.otel_traces (Timestamp, TraceId, SpanId, SpanName, SpanKind, ServiceName,
+    ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode)
 SELECT
     now64(9) - toIntervalNanosecond(intDiv(number * 86400000000000, {n:UInt64})) AS Timestamp,
     lower(hex(cityHash64(number, 1))) || lower(hex(cityHash64(number, 2))),
@@ -239,9 +244,11 @@ SELECT
     concat('tools/call tool_', toString(cityHash64(number, 4) % 20)),
     'Server',
     concat('mcp-', toString(cityHash64(number, 5) % 3)),
-    map('service.name', concat('mcp-', toString(cityHash64(number, 5) % 3)), 'deployment.environment.name', 'prod'),
+    map('service.name', concat('mcp-', toString(cityHash64(number, 5) % 3)),
+        'deployment.environment.name', 'prod'),
     'mcp-python-sdk', '2.3.0',
-    map('mcp.method.name', 'tools/call', 'gen_ai.tool.name', concat('tool_', toString(cityHash64(number, 4) % 20)),
+    map('mcp.method.name', 'tools/call',
+        'gen_ai.tool.name', concat('tool_', toString(cityHash64(number, 4) % 20)),
         'gen_ai.operation.name', 'execute_tool'),
     1000000 + cityHash64(number, 6) % 200000000,
     if(cityHash64(number, 7) % 100 < 5, 'Error', 'Ok')

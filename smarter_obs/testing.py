@@ -4,8 +4,8 @@ The ``capture_spans`` fixture runs the real ``init_tracing`` pipeline with an in
 ``CapturedSpans``. Its ``as_dicts()`` output is deterministic: trace and span ids become 1, 2, … in order of
 appearance (a parent outside the capture is ``"external"``), timestamps are dropped (order is kept), exception
 stack traces are removed. While the fixture is
-active, ``init_tracing`` calls from the code under test return the capturing handle (quietly, even with another
-configuration). Importing this module is cheap; OpenTelemetry loads when the fixture is used.
+active, ``init_tracing`` calls from the code under test return the capturing handle (quietly, even with
+another configuration). Importing this module is cheap; OpenTelemetry loads when the fixture is used.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class CapturedSpans:
 
 @contextmanager
 def capture(service_name: str = "test-service", **init_kwargs: Any) -> Iterator[CapturedSpans]:
-    """Reset tracing, run ``init_tracing`` with an in-memory exporter, yield ``CapturedSpans``, reset again."""
+    """Reset tracing, run ``init_tracing`` with an in-memory exporter, yield ``CapturedSpans``, reset."""
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from smarter_obs.tracing import init_tracing

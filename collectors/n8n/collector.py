@@ -7,9 +7,9 @@ state consistent. Per cycle:
 1. **Workflows**: every page of ``GET /workflows`` upserted; their trigger node types classify executions.
 2. **Walk** ``GET /executions`` newest first (``id DESC``) down to the *watermark* W (every listed execution
    with id ≤ W is stored). Each committed batch of pages carries ``walk = {high, low}``: ids in (low, high]
-   are stored. Only when the walk reaches W (or the end of the list) does W become ``high``. A walk interrupted
-   by a crash is *resumed* first next time, from the keyset cursor of ``low`` down to W, and then a new walk
-   covers what arrived meanwhile: no gap, no duplicate (rows are keyed upserts).
+   are stored. Only when the walk reaches W (or the end of the list) does W become ``high``. A walk
+   interrupted by a crash is *resumed* first next time, from the keyset cursor of ``low`` down to W, and
+   then a new walk covers what arrived meanwhile: no gap, no duplicate (rows are keyed upserts).
 3. **Gaps**: n8n leaves *running* executions out of lists. Missing ids inside a walk (within ``GAP_WINDOW``
    of its top) are remembered and probed with ``GET /executions/{id}``: found → stored (and re-read while
    unfinished); 404 → dropped (deleted or never saved) once the execution above the hole started at least
@@ -317,7 +317,7 @@ class N8nCollector:
         return rows
 
     def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
-        """Re-read unfinished executions, then originals of successful retries (repeats while new ones appear)."""
+        """Re-read unfinished executions, then originals of successful retries, while new ones appear."""
         from smarter_obs.sinks.postgres import sink_errors
 
         with sink_errors("read unfinished n8n executions", table=r.EXECUTION_TABLE):

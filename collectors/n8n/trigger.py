@@ -6,8 +6,8 @@ workflow's enabled trigger nodes decide. Rules (docs/n8n.md):
 * a node is a trigger when its type ends in ``Trigger`` or is one of the classic trigger types
   (``webhook``, ``cron``, ``interval``, ``start``); disabled nodes are ignored;
 * node type → kind: ``n8n-nodes-base.kafkaTrigger`` → kafka, ``n8n-nodes-base.webhook`` → webhook,
-  ``n8n-nodes-base.scheduleTrigger``/``cron``/``interval`` → schedule, ``n8n-nodes-base.manualTrigger``/``start``
-  → manual, any other trigger → other;
+  ``n8n-nodes-base.scheduleTrigger``/``cron``/``interval`` → schedule,
+  ``n8n-nodes-base.manualTrigger``/``start`` → manual, any other trigger → other;
 * workflow: the single kind among its triggers (a manual trigger next to a real one is ignored, it is the
   editor's test button); several real kinds or none → other;
 * execution: ``mode`` webhook → webhook, manual → manual; trigger → the single non-webhook, non-manual

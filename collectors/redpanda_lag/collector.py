@@ -143,8 +143,8 @@ class LagCollector:
             "SELECT consumer_group, topic, `partition`, committed_offset, lag "
             f"FROM {db}.{LAG_TABLE} "
             "WHERE cluster = {cluster:String} AND ts > now64(3) - toIntervalSecond({lookback:UInt32}) "
-            "ORDER BY consumer_group, topic, `partition`, ts DESC LIMIT {window:UInt32} BY consumer_group, topic, "
-            "`partition`",
+            "ORDER BY consumer_group, topic, `partition`, ts DESC "
+            "LIMIT {window:UInt32} BY consumer_group, topic, `partition`",
             {**params, "window": self.rules.window},
         )
         for group, topic, partition, committed, lag in reversed(rows):

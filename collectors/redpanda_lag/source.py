@@ -207,7 +207,7 @@ class KafkaSource:
         return result, errors
 
     def list_groups(self) -> list[str] | None:
-        """Group ids the cluster knows, or None when the broker cannot list groups (ListGroups unsupported)."""
+        """Group ids the cluster knows, or None when the broker cannot list groups (no ListGroups)."""
         try:
             result = self._admin.list_consumer_groups(request_timeout=self.timeout).result(self.timeout + 5)
         except concurrent.futures.TimeoutError:

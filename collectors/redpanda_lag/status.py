@@ -88,7 +88,7 @@ def partition_status(
         return OK
     if None in committed:
         offsets = [c for c in committed if c is not None]
-        window_lags = [lag for c, lag in zip(committed, lags) if c is not None]
+        window_lags = [lag for c, lag in zip(committed, lags, strict=True) if c is not None]
     else:
         offsets, window_lags = committed, lags
     if len(offsets) < rules.min_samples:

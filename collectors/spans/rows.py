@@ -1,13 +1,15 @@
 """OpenTelemetry spans → ``otel_traces`` columns, the way the Collector's clickhouseexporter writes them.
 
 Two inputs, one output: SDK ``ReadableSpan`` objects (the in-process exporter) and OTLP protobuf
-``ExportTraceServiceRequest`` messages (the OTLP receiver). Both paths produce identical rows for the same span:
+``ExportTraceServiceRequest`` messages (the OTLP receiver). Both paths produce identical rows for the same
+span:
 
 - ``Timestamp`` = start time (integer nanoseconds), ``Duration`` = end − start in nanoseconds (≥ 0);
 - ids as lowercase hex, ``''`` when unset; ``TraceState`` in W3C header form;
 - ``SpanKind`` ``Unspecified|Internal|Server|Client|Producer|Consumer``, ``StatusCode`` ``Unset|Ok|Error``;
 - attribute values stringified like pdata's ``Value.AsString()``: ``true``/``false``, integers in decimal,
-  floats in shortest form without exponent (``2`` not ``2.0``), bytes in base64, arrays and maps as compact JSON;
+  floats in shortest form without exponent (``2`` not ``2.0``), bytes in base64, arrays and maps as compact
+  JSON;
 - ``ServiceName`` = resource ``service.name``; ``ScopeName``/``ScopeVersion`` from the instrumentation scope.
 
 Rows are never materialised: spans are appended to flat column lists (:class:`SpanColumns`) that become one
@@ -316,7 +318,7 @@ class SpanColumns:
                     "SpanName": self.span_names[row],
                     "SpanKind": SPAN_KINDS[self.kinds[row]],
                     "ServiceName": service,
-                    "ResourceAttributes": dict(zip(res_keys, res_values)),
+                    "ResourceAttributes": dict(zip(res_keys, res_values, strict=True)),
                     "ScopeName": scope_name,
                     "ScopeVersion": scope_version,
                     "SpanAttributes": {next(keys): next(values) for _ in range(self.attribute_counts[row])},
@@ -535,7 +537,8 @@ def _valid_ids(span: Any) -> bool:
 
 
 def is_mcp_or_tool_span(name: str, attributes: Mapping[str, str]) -> bool:
-    """True for MCP spans (``mcp.method.name`` set) and tool executions (GenAI ``execute_tool``, Traceloop)."""
+    """True for MCP spans (``mcp.method.name`` set) and tool executions (GenAI ``execute_tool``,
+    Traceloop)."""
     return (
         _MCP_METHOD in attributes
         or _TOOL_NAME in attributes
@@ -662,7 +665,7 @@ def _offsets(counts: Any) -> pa.Array:
 
 
 def _strings_or_none(values: list[str]) -> pa.Array | None:
-    """A string column, or None when every value is ``''`` (the column default: it is left out of the insert)."""
+    """A string column, or None when every value is ``''`` (the column default: left out of the insert)."""
     return pa.array(values, _STRING) if any(values) else None
 
 
@@ -802,7 +805,7 @@ def span_table(block: SpanColumns) -> pa.Table:
     if block.links:
         rows.update(_nested(block.links, len(block), _LINK_FIELDS))
     if order is not None:
-        rows = dict(zip(rows, pa.table(rows).take(pa.array(order)).columns))
+        rows = dict(zip(rows, pa.table(rows).take(pa.array(order)).columns, strict=True))
         run_of_row = run_of_row[order]
     # Resource and scope columns are built after the sort, from the (sorted) run of each row: cheaper than
     # permuting a map column whose rows are all alike.
@@ -814,7 +817,7 @@ def span_table(block: SpanColumns) -> pa.Table:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """Rank of each value among ``values`` (string order is code point order = UTF-8 byte order, as ClickHouse's)."""
+    """Rank of each value among ``values`` (code point order = UTF-8 byte order, as ClickHouse sorts)."""
     rank = np.empty(len(values), dtype=np.int64)
     rank[np.argsort(values, kind="stable")] = np.arange(len(values))
     return rank

@@ -31,9 +31,9 @@ from smarter_obs.collectors.spans.decode import (
     encode_response,
     encode_status,
 )
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
 from smarter_obs.sinks._batcher import Batcher
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_otlp, is_mcp_or_tool_span
 
 __all__ = ["DEFAULT_MAX_BODY", "SpanReceiver"]
 

@@ -1,4 +1,5 @@
-"""Versioned migrations, independent of the database: discover files, skip what ran, apply the rest in order."""
+"""Versioned migrations, independent of the database: discover files, skip what ran, apply the rest in
+order."""
 
 from __future__ import annotations
 

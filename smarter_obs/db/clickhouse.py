@@ -46,7 +46,8 @@ _REPLICA_ARGS = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
 def migrations_dir() -> Path:
-    """The ClickHouse migration templates (``$SMARTER_OBS_CLICKHOUSE_MIGRATIONS`` or ``provisioning/clickhouse``)."""
+    """The ClickHouse migration templates: ``$SMARTER_OBS_CLICKHOUSE_MIGRATIONS``, else
+    ``provisioning/clickhouse``."""
     return provisioning_dir("clickhouse", settings.CLICKHOUSE_MIGRATIONS.env)
 
 
@@ -135,14 +136,16 @@ class _ClickHouseBackend:
             self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.db}{self.on_cluster}")
             self.client.command(
                 f"CREATE TABLE IF NOT EXISTS {self.db}.{MIGRATIONS_TABLE}{self.on_cluster} ("
-                "version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
+                "version UInt32, name String, checksum String, "
+                "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)"
                 f") ENGINE = {self.engine} ORDER BY version"
             )
 
     def applied_versions(self) -> dict[int, str]:
         with map_errors("read migrations", url=self.url, table=f"{self.database}.{MIGRATIONS_TABLE}"):
             result = self.client.query(
-                f"SELECT version, argMax(checksum, applied_at) FROM {self.db}.{MIGRATIONS_TABLE} GROUP BY version"
+                f"SELECT version, argMax(checksum, applied_at) FROM {self.db}.{MIGRATIONS_TABLE} "
+                "GROUP BY version"
             )
         return {int(version): checksum for version, checksum in result.result_rows}
 

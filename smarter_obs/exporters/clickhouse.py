@@ -10,12 +10,13 @@ later. A partial batch (the processor drained its queue: quiet periods, ``force_
 everything synchronously, so ``SUCCESS`` for it means "in ClickHouse". ``force_flush()`` and ``shutdown()`` on
 the exporter write what it holds.
 
-A full joined block becomes one Arrow table (``SpanColumns.to_arrow`` in ``smarter_obs.collectors.spans.rows``) that a background thread
+A full joined block becomes one Arrow table (``collectors/spans/rows.py``) that a background thread
 inserts while the next batches are mapped (the insert releases the GIL). Memory is bounded: the processor's
 queue plus two blocks of ``max_batch`` spans (the one in flight, ~0.25 KB per span as Arrow plus its IPC
 copy, and the next one, joined at ~0.36 KB per span or waiting as Arrow): ~60 MB at the default, reached
 only while spans arrive faster than one insert of ``max_batch`` per ``max_delay``.
-Retryable failures are retried with exponential backoff until ``timeout`` seconds have passed; then the spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
+Retryable failures are retried with exponential backoff until ``timeout`` seconds have passed; then the
+spans are dropped (counted in ``dropped``) and ``FAILURE`` returned. ``export`` never raises.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_sdk_spans
 from smarter_obs.errors import SinkError, SinkUnavailableError
 from smarter_obs.sinks.clickhouse import ClickHouseSink
-from smarter_obs.collectors.spans.rows import TABLE, SpanColumns, from_sdk_spans
 
 if TYPE_CHECKING:
     import pyarrow as pa

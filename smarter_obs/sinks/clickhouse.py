@@ -71,7 +71,8 @@ _RETRYABLE_CODES = {
     999,  # KEEPER_EXCEPTION
 }
 _UNAVAILABLE_TEXT = re.compile(
-    r"connection refused|failed to establish|timed out|timeout|max retries exceeded|name or service not known|"
+    r"connection refused|failed to establish|timed out|timeout|max retries exceeded|"
+    r"name or service not known|"
     r"temporary failure in name resolution|connection reset|connection aborted|remote end closed|"
     r"broken pipe|service unavailable|bad gateway|gateway time-?out|\b50[234]\b",
     re.IGNORECASE,
@@ -82,7 +83,8 @@ def validate_identifier(name: str, what: str, *, setting: str | None = None) -> 
     """``name`` if it is a plain ClickHouse identifier (letters, digits, ``_``), else ConfigError."""
     if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
         raise ConfigError(
-            f"invalid ClickHouse {what} {name!r}: use letters, digits and '_' only, not starting with a digit",
+            f"invalid ClickHouse {what} {name!r}: use letters, digits and '_' only, "
+            "not starting with a digit",
             setting=setting,
         )
     return name
@@ -364,7 +366,8 @@ class ClickHouseSink:
     def write(
         self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]], *, columnar: bool = True
     ) -> int:
-        """Insert ``data`` into ``table`` (``name`` in this sink's database, or ``db.name``); return rows written.
+        """Insert ``data`` into ``table`` (``name`` in this sink's database, or ``db.name``); return rows
+        written.
 
         ``data`` is a list of columns in the order of ``columns`` (``columnar=True``, the fast path) or a list
         of rows (``columnar=False``). Nested columns are written as ``Events.Name`` etc. Raises
@@ -378,7 +381,7 @@ class ClickHouseSink:
                     "pass columnar=False when data is a list of rows"
                 )
             rows = len(data[0]) if columns else 0
-            for name, column in zip(columns, data):
+            for name, column in zip(columns, data, strict=True):
                 if len(column) != rows:
                     raise ValueError(
                         f"write({table!r}): column {name!r} has {len(column)} values, expected {rows}"

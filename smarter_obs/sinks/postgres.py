@@ -108,7 +108,8 @@ def stop_embedded(path: str | Path) -> None:
 
 
 def _pgdata_dir(root: Path) -> Path:
-    """Where the cluster lives: ``root/pgdata``, or, for a throwaway cluster run as root, a directory it links to.
+    """Where the cluster lives: ``root/pgdata``, or, for a throwaway cluster run as root, a directory it
+    links to.
 
     Started by root, pgserver runs PostgreSQL as an unprivileged user that must traverse every parent
     directory (it widens their permissions itself). Under the temp directory that races with pytest, which

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 _lock = threading.RLock()
 _current: Telemetry | None = None
-#: Set by ``smarter_obs.testing``: later ``init_tracing`` calls with another config return the capture quietly.
+#: Set by ``smarter_obs.testing``: ``init_tracing`` with another config then quietly returns the capture.
 _pinned = False
 
 
@@ -346,8 +346,8 @@ def _apply_propagators(names: tuple[str, ...] | None) -> None:
         if not found:
             once(
                 logging.WARNING,
-                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs opentelemetry-propagator-b3); "
-                "it is skipped",
+                "OTEL_PROPAGATORS: propagator %r is not installed (e.g. b3 needs "
+                "opentelemetry-propagator-b3); it is skipped",
                 name,
             )
             continue
@@ -416,7 +416,8 @@ def _build(config: TracingConfig) -> Telemetry:
         once(
             logging.INFO,
             "tracing for %s exports nowhere (no exporter configured: set OTEL_EXPORTER_OTLP_ENDPOINT or "
-            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context propagates",
+            "OTEL_TRACES_EXPORTER, or pass exporter=/endpoint=); spans are still created and context "
+            "propagates",
             config.service_name,
         )
     elif processors:
@@ -495,9 +496,9 @@ def init_tracing(
             provider = trace.get_tracer_provider()
             once(
                 logging.INFO,
-                "a %s.%s is already installed as the global tracer provider (e.g. by opentelemetry-instrument); "
-                "smarter_obs adopts it: its exporters, sampler and resource are used and init_tracing adds "
-                "nothing to it",
+                "a %s.%s is already installed as the global tracer provider (e.g. by "
+                "opentelemetry-instrument); smarter_obs adopts it: its exporters, sampler and resource are "
+                "used and init_tracing adds nothing to it",
                 type(provider).__module__,
                 type(provider).__qualname__,
             )

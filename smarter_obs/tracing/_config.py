@@ -131,7 +131,7 @@ def _first_env(environ: Mapping[str, str], *names: str) -> tuple[str, str] | Non
 
 
 def parse_key_values(text: str, setting: str, *, secret: bool = False) -> list[tuple[str, str]]:
-    """Parse ``k=v,k2=v2`` (percent-decoded). Malformed items are skipped with a warning naming ``setting``."""
+    """Parse ``k=v,k2=v2`` (percent-decoded); a malformed item is skipped with a warning naming setting."""
     pairs: list[tuple[str, str]] = []
     for item in text.split(","):
         if not item.strip():

@@ -1,4 +1,4 @@
-"""Exporter registry (name -> factory) and the counting, quiet, fork-aware batch pipeline around each exporter.
+"""Exporter registry (name -> factory) and the counting, quiet, fork-aware batch pipeline around exporters.
 
 Each exporter gets its own bounded ``BatchSpanProcessor``: the application thread only appends to a deque
 (drops are counted when it is full), the worker thread exports. The exporter is wrapped so that

@@ -53,7 +53,7 @@ def provider(
 
 
 def emit(tp: TracerProvider, seed: int, count: int, *, minutes: int = 3) -> None:
-    """Create ``count`` finished spans on ``tp``: mostly MCP tool calls, some other MCP methods and plain spans."""
+    """``count`` finished spans on ``tp``: mostly MCP tool calls, some other MCP methods and plain spans."""
     rng = random.Random(seed)
     tracer = tp.get_tracer("mcp-python-sdk", "2.3.0")
     other = tp.get_tracer("shop.checkout")

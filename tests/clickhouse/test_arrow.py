@@ -6,8 +6,8 @@ import itertools
 
 import pyarrow as pa
 
-from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
 from smarter_obs.collectors.spans.rows import COLUMNS, from_sdk_spans
+from smarter_obs.exporters.clickhouse import ClickHouseSpanExporter
 from tests.clickhouse.spanfactory import make_spans
 from tests.clickhouse.test_exporter import stored_rows
 from tests.clickhouse.test_mapping import by_span_id, expected_row
@@ -35,9 +35,9 @@ def table_rows(table: pa.Table) -> list[dict]:
             column = column.cast(pa.list_(pa.int64()))
         columns[name] = column.to_pylist()
     rows = []
-    for values in zip(*columns.values()):
+    for values in zip(*columns.values(), strict=True):
         row = dict(DEFAULTS)
-        for name, value in zip(columns, values):
+        for name, value in zip(columns, values, strict=True):
             if name.endswith("Attributes"):
                 value = [dict(m) for m in value] if name.startswith(("Events", "Links")) else dict(value)
             row[name] = value
@@ -61,6 +61,7 @@ def test_rows_are_in_the_tables_sorting_key_order() -> None:
             table["ServiceName"].to_pylist(),
             table["SpanName"].to_pylist(),
             table["Timestamp"].cast(pa.int64()).to_pylist(),
+            strict=True,
         )
     )
     assert keys == sorted(keys) and len(set(keys)) > 100

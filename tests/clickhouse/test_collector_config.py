@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from smarter_obs import settings
-from smarter_obs.db.clickhouse import render
 from smarter_obs.collectors.spans.rows import TABLE
+from smarter_obs.db.clickhouse import render
 
 CONFIG = Path(__file__).resolve().parents[2] / "provisioning" / "otel-collector" / "config.yaml"
 

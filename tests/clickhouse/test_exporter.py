@@ -15,8 +15,9 @@ from tests.clickhouse.test_sink import closed_port
 # Read every column back with full precision (DateTime64(9) → integer nanoseconds).
 ROWS_SQL = """
 SELECT toUnixTimestamp64Nano(Timestamp) AS Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName,
-       SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode,
-       StatusMessage, arrayMap(t -> toUnixTimestamp64Nano(t), `Events.Timestamp`) AS `Events.Timestamp`,
+       SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration,
+       StatusCode, StatusMessage,
+       arrayMap(t -> toUnixTimestamp64Nano(t), `Events.Timestamp`) AS `Events.Timestamp`,
        `Events.Name`, `Events.Attributes`, `Links.TraceId`, `Links.SpanId`, `Links.TraceState`,
        `Links.Attributes`
 FROM otel_traces
@@ -35,7 +36,7 @@ def eventually(read, expected, seconds: float = 5.0) -> bool:
 
 def stored_rows(client) -> list[dict]:
     result = client.query(ROWS_SQL)
-    return by_span_id([dict(zip(result.column_names, row)) for row in result.result_rows])
+    return by_span_id([dict(zip(result.column_names, row, strict=True)) for row in result.result_rows])
 
 
 def test_spans_from_a_batch_processor_arrive_with_every_column(
@@ -59,21 +60,23 @@ def test_aggregate_table_agrees_with_raw_table(clickhouse, chdb_url, clickhouse_
     for start in range(0, len(spans), 700):  # several inserts → several partial aggregates per minute
         assert exporter.export(spans[start : start + 700]) is SpanExportResult.SUCCESS
     raw = clickhouse.query("""
-        SELECT toStartOfMinute(Timestamp) AS m, ServiceName, SpanAttributes['gen_ai.tool.name'] AS tool, SpanKind,
-               count(), countIf(StatusCode = 'Error'), sum(Duration), max(Duration), quantileExact(0.5)(Duration)
+        SELECT toStartOfMinute(Timestamp) AS m, ServiceName, SpanAttributes['gen_ai.tool.name'] AS tool,
+               SpanKind, count(), countIf(StatusCode = 'Error'), sum(Duration), max(Duration),
+               quantileExact(0.5)(Duration)
         FROM otel_traces WHERE SpanAttributes['mcp.method.name'] = 'tools/call'
         GROUP BY m, ServiceName, tool, SpanKind ORDER BY m, ServiceName, tool, SpanKind""").result_rows
     aggregated = clickhouse.query("""
         SELECT Minute, ServiceName, ToolName, SpanKind, sum(Calls), sum(Errors), sum(DurationSum),
                max(DurationMax), quantileTDigestMerge(0.5)(DurationQuantiles)
         FROM mcp_tool_calls_1m
-        GROUP BY Minute, ServiceName, ToolName, SpanKind ORDER BY Minute, ServiceName, ToolName, SpanKind""").result_rows
+        GROUP BY Minute, ServiceName, ToolName, SpanKind
+        ORDER BY Minute, ServiceName, ToolName, SpanKind""").result_rows
     assert len(raw) >= 20
     assert [r[:8] for r in aggregated] == [r[:8] for r in raw]
     total_calls = sum(r[4] for r in raw)
     assert total_calls == sum(1 for s in spans if s.attributes.get("mcp.method.name") == "tools/call")
     # t-digest medians are approximate; on a few dozen calls per group they stay close to the exact median
-    for agg, exact in zip(aggregated, raw):
+    for agg, exact in zip(aggregated, raw, strict=True):
         assert abs(agg[8] - exact[8]) <= 0.35 * max(exact[7], 1), (agg, exact)
 
 

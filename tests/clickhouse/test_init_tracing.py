@@ -1,4 +1,4 @@
-"""``init_tracing(exporter="clickhouse")`` and ``OTEL_TRACES_EXPORTER=clickhouse``: spans land in otel_traces."""
+"""``init_tracing(exporter="clickhouse")`` and ``OTEL_TRACES_EXPORTER=clickhouse``: spans in otel_traces."""
 
 from __future__ import annotations
 

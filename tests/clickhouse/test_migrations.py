@@ -84,7 +84,8 @@ def test_failed_migration_names_file_and_server_message(
     chdb_url: str, clickhouse_database: str, tmp_path
 ) -> None:
     (tmp_path / "0001_ok.sql").write_text(
-        "CREATE TABLE IF NOT EXISTS {{ database }}.ok (x UInt8) ENGINE = {{ engine('MergeTree') }} ORDER BY x;\n"
+        "CREATE TABLE IF NOT EXISTS {{ database }}.ok (x UInt8) "
+        "ENGINE = {{ engine('MergeTree') }} ORDER BY x;\n"
     )
     (tmp_path / "0002_broken.sql").write_text(
         "CREATE TABLE {{ database }}.broken (x NoSuchType) ENGINE = MergeTree ORDER BY x;\n"

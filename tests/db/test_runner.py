@@ -59,7 +59,10 @@ def test_discover_rejects_duplicate_versions(tmp_path: Path) -> None:
 
 
 def test_statements_split_on_line_end_semicolons_and_drop_comment_only_chunks() -> None:
-    sql = "-- header\nCREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory;\n\n-- only a comment;\nSELECT 1;\nSELECT 2"
+    sql = (
+        "-- header\nCREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory;\n\n"
+        "-- only a comment;\nSELECT 1;\nSELECT 2"
+    )
     m = Migration(1, "x", Path("0001_x.sql"), sql)
     assert m.statements() == [
         "CREATE TABLE a (x String DEFAULT ';')\nENGINE = Memory",

@@ -1,4 +1,5 @@
-"""MCP tool spans: semantic conventions, errors, opt-in arguments, no duplicate SERVER spans (real mcp SDK)."""
+"""MCP tool spans: semantic conventions, errors, opt-in arguments, no duplicate SERVER spans (real mcp
+SDK)."""
 
 from __future__ import annotations
 

@@ -211,7 +211,8 @@ class FakeN8n:
     # -- mutations used by tests -----------------------------------------------------------------------------
 
     def retry(self, original_id: int, status: str = "success") -> int:
-        """Retry an execution (as POST /executions/{id}/retry would); a success sets the original's retrySuccessId."""
+        """Retry an execution (as POST /executions/{id}/retry would); a success sets the original's
+        retrySuccessId."""
         with self.lock:
             eid = self.next_id
             self.next_id += 1
@@ -321,25 +322,9 @@ class FakeN8n:
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None
-        if fault and fault.kind == "drop":
-            return 0, {}, None
-        if fault and fault.kind == "status":
-            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return fault.code, extra, _json({"message": f"fault {fault.code}"})
-        if headers.get("x-n8n-api-key") != self.api_key:
-            return (
-                401,
-                {},
-                _json(
-                    {
-                        "message": "'X-N8N-API-KEY' header required"
-                        if "x-n8n-api-key" not in headers
-                        else "Unauthorized"
-                    }
-                ),
-            )
-        if method != "GET":
-            return 405, {}, _json({"message": "method not allowed"})
+        refusal = self._refusal(fault, method, headers)
+        if refusal is not None:
+            return refusal
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         operation = {"/api/v1/executions": n8n_spec.EXECUTIONS, "/api/v1/workflows": n8n_spec.WORKFLOWS}.get(
             path, n8n_spec.EXECUTION if path.startswith("/api/v1/executions/") else None
@@ -364,12 +349,33 @@ class FakeN8n:
             if problems:
                 self.validation_errors.append(f"{target}: {problems}")
                 return 500, {}, _json({"message": f"fake n8n response failed schema validation: {problems}"})
+        return status, {}, self._wire(body, status, fault)
+
+    def _refusal(
+        self, fault: Fault | None, method: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes | None] | None:
+        """The answer given before routing: an injected drop or status, a bad API key, a method not served."""
+        if fault and fault.kind == "drop":
+            return 0, {}, None
+        if fault and fault.kind == "status":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return fault.code, extra, _json({"message": f"fault {fault.code}"})
+        if headers.get("x-n8n-api-key") != self.api_key:
+            message = "'X-N8N-API-KEY' header required" if "x-n8n-api-key" not in headers else "Unauthorized"
+            return 401, {}, _json({"message": message})
+        if method != "GET":
+            return 405, {}, _json({"message": "method not allowed"})
+        return None
+
+    @staticmethod
+    def _wire(body: Any, status: int, fault: Fault | None) -> bytes:
+        """The response body as sent, with an injected bad field or truncation applied."""
         if fault and fault.kind == "bad_field" and status == 200:
             body["data"][0][fault.field] = fault.value
         raw = _json(body)
         if fault and fault.kind == "malformed" and status == 200:
             raw = raw[: len(raw) // 2]
-        return status, {}, raw
+        return raw
 
     def _limit(self, params: dict[str, str], operation: str) -> int | None:
         schema = n8n_spec.parameters(operation)["limit"]["schema"]

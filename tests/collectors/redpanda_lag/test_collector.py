@@ -42,7 +42,8 @@ def rows(client, sql: str, **params) -> list[tuple]:
 
 
 def lag_rows(client, group: str) -> dict[tuple[str, int], tuple]:
-    """Latest (committed, has_commit, end, lag, retained_lag, lag_seconds, status) per partition of ``group``."""
+    """Latest (committed, has_commit, end, lag, retained_lag, lag_seconds, status) per partition of
+    ``group``."""
     out = rows(
         client,
         "SELECT topic, partition, committed_offset, has_commit, log_end_offset, lag, retained_lag, "
@@ -111,7 +112,7 @@ def test_one_cycle_stores_offsets_leaders_commits_and_lag_equal_to_ground_truth(
 
     got = lag_rows(clickhouse, "n8n-workers")
     assert set(got) == {("shopify.orders", p) for p in range(4)} | {("n8n.empty", p) for p in range(2)}
-    for key, (committed, has_commit, end, lag, retained, _seconds, status) in got.items():
+    for key, (committed, has_commit, _end, lag, retained, _seconds, status) in got.items():
         end_truth = produced.get(key, 0)
         if key in workers:
             assert (committed, has_commit, lag) == (workers[key], True, end_truth - workers[key])

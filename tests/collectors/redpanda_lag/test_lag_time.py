@@ -11,7 +11,7 @@ from smarter_obs.collectors.redpanda_lag.lag_time import OffsetTimeTable
 
 
 def _produce_history(seed: int, samples: int = 40, interval: float = 15.0):
-    """A partition whose producer rate changes every sample; returns the table and the true (offset → time)."""
+    """A partition whose producer rate changes every sample; returns the table and the true offset → time."""
     rng = random.Random(seed)
     table = OffsetTimeTable(max_points=samples + 5)
     t, end = 1_000.0, 0

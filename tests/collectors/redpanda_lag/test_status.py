@@ -10,7 +10,7 @@ RULES = st.Rules(window=5, allowed_lag=0, min_samples=3)
 
 
 def window(end_offsets: list[int], committed: list[int | None]) -> tuple[list, list]:
-    lags = [None if c is None else max(e - c, 0) for e, c in zip(end_offsets, committed)]
+    lags = [None if c is None else max(e - c, 0) for e, c in zip(end_offsets, committed, strict=True)]
     return committed, lags
 
 

@@ -1,4 +1,5 @@
-"""``smarter-obs db migrate`` and ``smarter-obs collect spans`` as processes: migrate twice, receive, SIGTERM flush."""
+"""``smarter-obs db migrate`` and ``smarter-obs collect spans`` as processes: migrate twice, receive, flush on
+SIGTERM."""
 
 from __future__ import annotations
 
