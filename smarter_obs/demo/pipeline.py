@@ -211,11 +211,11 @@ def run_pipeline(
         _preview(output, datasources, start, end, project, steps.detail, logs)
         steps.summary.page = output
         steps.end()
-    finally:
+    finally:  # after a failure: take everything down without hiding the error that got us here
+        if serve is not None:
+            _terminate(serve)
         if live is not None:
             live.stop()
-        if serve is not None:
-            _stop(serve)
         simulator.stop()
         cluster.close()
     return steps.summary
@@ -371,6 +371,14 @@ def _business_rows(
         f"Supabase: {', '.join(f'{n} {t}' for t, n in written.items())}",
         f"Chatwoot: {', '.join(f'{n} {t}' for t, n in chatwoot.items())}",
     ]
+
+
+def _terminate(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _stop(process: subprocess.Popen, timeout: float = 30.0) -> str:
