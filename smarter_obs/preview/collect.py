@@ -70,6 +70,16 @@ def _fields(panel: Any) -> list[str]:
     return [str(c) for c in chosen]
 
 
+def _style(panel: Any) -> dict[str, Any]:
+    """How a time series is drawn (Grafana draw style and stacking, Metabase display) and stat thresholds."""
+    extra = getattr(panel, "extra", None)
+    draw = {"bars": "bars", "bar": "bars", "area": "area"}.get(
+        str(getattr(extra, "draw_style", None) or getattr(extra, "display", None) or ""), "line"
+    )
+    thresholds = [(v, str(c)) for v, c in getattr(extra, "thresholds", None) or ()]
+    return {"draw": draw, "stack": bool(getattr(extra, "stacking", False)), "thresholds": thresholds}
+
+
 def _units(panel: Any) -> dict[str, str]:
     """Per-column units: Grafana field overrides, Metabase ``column_settings`` number styles."""
     extra = getattr(panel, "extra", None)
@@ -163,6 +173,7 @@ def _panel_view(lib, project, dashboard, panel, layout, time_range, datasources)
         unit=_unit(panel),
         fields=_fields(panel),
         units=_units(panel),
+        **_style(panel),
     )
     try:
         result = lib.run_query(project, dashboard, panel, time_range=time_range, datasources=datasources)

@@ -46,6 +46,11 @@ class PanelView:
     fields: list[str] = field(default_factory=list)
     #: unit per column where it differs from ``unit`` (Grafana field overrides)
     units: dict[str, str] = field(default_factory=dict)
+    #: time series drawn as ``line``, ``bars`` or ``area``; ``stack`` stacks the series
+    draw: str = "line"
+    stack: bool = False
+    #: ``[(from value or None, color)]`` ascending, as Grafana's thresholds: a stat takes the last one reached
+    thresholds: list[tuple[float | None, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -66,6 +71,9 @@ class PanelView:
             "datasource": self.datasource,
             "fields": list(self.fields),
             "units": dict(self.units),
+            "draw": self.draw,
+            "stack": self.stack,
+            "thresholds": [[value, color] for value, color in self.thresholds],
         }
 
 

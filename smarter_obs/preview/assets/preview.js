@@ -129,8 +129,14 @@
       });
     }
     series.forEach(function (s) {
-      s.type = "line"; s.showSymbol = s.data.length < 40; s.symbolSize = 4; s.connectNulls = false;
-      s.lineStyle = {width: 1.5}; s.areaStyle = series.length === 1 ? {opacity: 0.12} : undefined;
+      if (panel.draw === "bars") {
+        s.type = "bar"; s.barMaxWidth = 14;
+      } else {
+        s.type = "line"; s.showSymbol = s.data.length < 40; s.symbolSize = 4; s.connectNulls = false;
+        s.lineStyle = {width: 1.5};
+        s.areaStyle = panel.draw === "area" || panel.stack || series.length === 1 ? {opacity: 0.15} : undefined;
+      }
+      if (panel.stack) s.stack = "total";
     });
     base.xAxis = axis(base, {type: "time"});
     base.yAxis = axis(base, {type: "value", axisLabel: {color: base.textStyle.color,
@@ -186,7 +192,10 @@
     var values = panel.rows.map(function (r) { return toNum(r[ni]); }).filter(function (v) { return v !== null; });
     var value = values.length ? values[values.length - 1] : null;
     var box = el("div", {class: "stat"});
-    box.appendChild(el("div", {class: "stat-value", text: fmt(value, unitOf(panel, ni))}));
+    var main = el("div", {class: "stat-value", text: fmt(value, unitOf(panel, ni))});
+    var color = thresholdColor(panel.thresholds || [], value);
+    if (color) main.style.color = color;
+    box.appendChild(main);
     if (nums.length > 1 && panel.rows.length === 1) {
       box.appendChild(el("div", {class: "stat-sub", text: nums.slice(1).map(function (i) {
         return panel.columns[i] + " " + fmt(panel.rows[0][i], unitOf(panel, i));
@@ -204,6 +213,14 @@
     base.series = [{type: "line", showSymbol: false, lineStyle: {width: 1.5}, areaStyle: {opacity: 0.18},
                     data: panel.rows.map(function (r) { return [toTime(r[t]), toNum(r[ni])]; })}];
     return {el: spark, option: base};
+  }
+
+  var NAMED = {green: "#73bf69", "dark-green": "#37872d", orange: "#ff9830", red: "#f2495c",
+               "dark-red": "#c4162a", yellow: "#fade2a", blue: "#5794f2", purple: "#b877d9"};
+  function thresholdColor(steps, value) {  // Grafana: the last step whose value the number reaches
+    var color = null;
+    steps.forEach(function (step) { if (step[0] === null || (value !== null && value >= step[0])) color = step[1]; });
+    return color ? (NAMED[color] || color) : null;
   }
 
   function table(panel, body) {
