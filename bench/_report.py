@@ -7,7 +7,9 @@ failed check makes ``make bench`` exit non-zero, as a benchmark that could not r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,21 @@ def check(ok: bool, what: str) -> bool:
         FAILED_CHECKS.append(f"{_current[0]}: {what}")
         print(f"   CHECK FAILED: {what}", flush=True)
     return ok
+
+
+def save(path: str | Path) -> None:
+    """Write what this process recorded, for a benchmark that runs in a child process (own chDB)."""
+    Path(path).write_text(json.dumps({"targets": [asdict(t) for t in TARGETS], "failed": FAILED_CHECKS}))
+
+
+def load(path: str | Path) -> None:
+    """Add what a child process saved with :func:`save` to this process's records."""
+    text = Path(path).read_text() if Path(path).exists() else ""
+    if not text:
+        return
+    records = json.loads(text)
+    TARGETS.extend(Target(**t) for t in records["targets"])
+    FAILED_CHECKS.extend(records["failed"])
 
 
 def table() -> str:

@@ -28,6 +28,7 @@ def _serve(conn, executions: int) -> None:
 
 
 def main() -> None:
+    from bench import _report
     from smarter_obs.collectors.n8n import rows as r
     from smarter_obs.collectors.n8n.collector import N8nCollector
     from smarter_obs.collectors.n8n.source import N8nClient
@@ -85,6 +86,8 @@ def main() -> None:
                     stored, distinct = conn.execute(
                         "SELECT count(*), count(DISTINCT id) FROM n8n_executions WHERE instance = 'bench'"
                     ).fetchone()
+                walk_done = collector.state.walk is None
+                watermark = collector.state.watermark
                 collector.close()
             finally:
                 stop_embedded(tmp)  # before the directory goes away
@@ -93,23 +96,42 @@ def main() -> None:
         server.join(timeout=10)
 
     floor = fetch_s + copy_s
+    top = max(int(item["id"]) for item in items)
+    # The backfill succeeded: the cycle said so, walked down to the end (watermark at the newest id) and
+    # stored every execution of the source exactly once.
+    complete = stored == distinct == total
+    succeeded = first.ok and walk_done and watermark == top and complete
     print(f"   executions in source          {total}")
     print(f"   baseline fetch+map (no store)  {fetch_s:6.2f} s  ({len(items) / fetch_s:,.0f}/s)")
     print(f"   baseline plain COPY            {copy_s:6.2f} s  ({len(rows) / copy_s:,.0f}/s)")
     print(
         f"   collector backfill             {backfill_s:6.2f} s  ({stored / backfill_s:,.0f}/s) "
-        f"= {backfill_s / floor:.2f}x fetch+COPY; target < {TARGET_SECONDS:.0f} s: "
-        f"{'PASS' if backfill_s < TARGET_SECONDS else 'FAIL'}"
+        f"= {backfill_s / floor:.2f}x fetch+COPY; target < {TARGET_SECONDS:.0f} s"
     )
     print(
-        f"   rows stored / distinct         {stored} / {distinct} (source {total}): "
-        f"{'OK' if stored == distinct == total else 'MISMATCH'}"
+        f"   backfill result                ok={first.ok}, walk finished={walk_done}, watermark {watermark} "
+        f"(newest id {top}), rows stored / distinct {stored} / {distinct} (source {total})"
     )
-    print(
-        f"   rerun, nothing new             {rerun_s:6.2f} s, rows changed {second.rows}: "
-        f"{'PASS' if second.rows == 0 else 'FAIL'}"
-    )
+    print(f"   rerun, nothing new             {rerun_s:6.2f} s, rows changed {second.rows}")
     print(f"   backfill rows changed          {first.rows}")
+    _report.check(first.ok, f"backfill cycle failed: {first.message}")
+    _report.check(walk_done and watermark == top, f"backfill stopped early: watermark {watermark} < {top}")
+    _report.check(complete, f"rows stored {stored}, distinct {distinct}, source {total}: not equal")
+    _report.check(second.ok, f"rerun cycle failed: {second.message}")
+    _report.target(
+        f"n8n backfill of {total:,} executions",
+        f"{backfill_s:.2f} s",
+        f"< {TARGET_SECONDS:g} s",
+        succeeded and backfill_s < TARGET_SECONDS,
+        f"fetch+map {fetch_s:.2f} s + plain COPY {copy_s:.2f} s",
+    )
+    _report.target(
+        "n8n rerun with nothing new: rows changed",
+        f"{second.rows}",
+        "0",
+        second.ok and second.rows == 0,
+        f"{rerun_s:.2f} s",
+    )
 
 
 if __name__ == "__main__":

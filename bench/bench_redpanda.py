@@ -73,6 +73,7 @@ def main() -> None:
     sys.path.insert(
         0, str(Path(__file__).resolve().parents[1])
     )  # the mock-cluster harness lives with the tests
+    from bench import _report
     from smarter_obs.collectors.redpanda_lag.collector import LagCollector
     from smarter_obs.collectors.redpanda_lag.config import GroupSelector, LagConfig
     from smarter_obs.db.clickhouse import migrate
@@ -93,20 +94,44 @@ def main() -> None:
             started = time.perf_counter()
             outcome = collector.cycle()  # first cycle: history reload from an empty store, connections
             first = time.perf_counter() - started
-            assert outcome.ok, outcome.message
+            outcomes = [outcome]
             times, baselines = [], []
             for _ in range(CYCLES):
                 baselines.append(_raw_admin_calls(cluster.bootstrap, groups))
                 started = time.perf_counter()
                 outcome = collector.cycle()
                 times.append(time.perf_counter() - started)
-                assert outcome.ok, outcome.message
+                outcomes.append(outcome)
             lag_rows = sink.query_rows("SELECT count() FROM bench.kafka_consumer_lag")[0][0]
+            latest_ends = sink.query_rows(
+                "SELECT topic, `partition`, argMax(log_end_offset, ts) "
+                "FROM bench.kafka_partition_offsets GROUP BY topic, `partition`"
+            )
+            stored_ends = {(topic, partition): end for topic, partition, end in latest_ends}
             restarted = LagCollector(config, sink)
             started = time.perf_counter()
             restarted.load_history()
             reload_s = time.perf_counter() - started
+    failed = [o.message for o in outcomes if not o.ok]
+    _report.check(not failed, f"{len(failed)} of {len(outcomes)} cycles failed: {failed[:1]}")
+    per_cycle = len(ends) + GROUPS * len(ends) + GROUPS  # partition, lag and group rows
+    _report.check(
+        all(o.rows == per_cycle for o in outcomes),
+        f"rows written per cycle {sorted({o.rows for o in outcomes})}, expected {per_cycle}",
+    )
+    _report.check(
+        lag_rows == GROUPS * len(ends) * len(outcomes),
+        f"{lag_rows} lag rows stored, expected {GROUPS * len(ends) * len(outcomes)}",
+    )
+    _report.check(stored_ends == ends, "stored end offsets differ from the offsets produced")
     cycle, baseline = statistics.median(times), statistics.median(baselines)
+    _report.target(
+        f"lag cycle, {GROUPS} groups x {len(ends):,} partitions (median of {CYCLES})",
+        f"{cycle:.3f} s",
+        f"< {TARGET_SECONDS:g} s",
+        cycle < TARGET_SECONDS,
+        f"raw admin calls {baseline:.3f} s (cycle/baseline {cycle / baseline:.1f}x)",
+    )
     print(f"   rows per cycle: {outcome.rows} ({lag_rows // (CYCLES + 1)} lag rows)")
     print(f"   first cycle (connect + empty history reload): {first:.3f}s")
     print(

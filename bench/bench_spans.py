@@ -34,7 +34,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    subprocess.run([sys.executable, "-m", "bench.bench_spans", "--child"], cwd=ROOT, check=True)
+    from bench import _report
+
+    with tempfile.TemporaryDirectory(prefix="bench-spans-report-") as tmp:
+        records = Path(tmp) / "records.json"
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "bench.bench_spans", "--child", str(records)], cwd=ROOT, check=True
+            )
+        finally:  # what the child recorded before a failure still reaches the summary
+            _report.load(records)
 
 
 # -- data ------------------------------------------------------------------------------------------------
@@ -87,6 +96,7 @@ def rate(count: int, seconds: float) -> str:
 
 # -- 1. exporter -----------------------------------------------------------------------------------------
 def bench_exporter(url: str) -> float:
+    from bench import _report
     from smarter_obs.collectors.spans.rows import TABLE, from_sdk_spans
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.exporters.clickhouse import DEFAULT_MAX_BATCH, ClickHouseSpanExporter
@@ -114,15 +124,23 @@ def bench_exporter(url: str) -> float:
         return database
 
     def run_exporter(batches: list, **options) -> float:
-        exporter = ClickHouseSpanExporter(url, database=fresh(), **options)
+        database = fresh()
+        exporter = ClickHouseSpanExporter(url, database=database, **options)
         exporter.export(batches[0][:1])  # connect outside the timing
         started = time.perf_counter()
         for batch in batches:
             exporter.export(batch)
         exporter.force_flush()
         elapsed = time.perf_counter() - started
-        assert exporter.dropped == 0, f"{exporter.dropped} spans dropped"
         exporter.shutdown()
+        sent = 1 + sum(len(batch) for batch in batches)
+        with ClickHouseSink(url, database=database) as sink:
+            written = int(sink.command(f"SELECT count() FROM {database}.{TABLE}"))
+        _report.check(
+            written == sent and exporter.dropped == 0,
+            f"exporter ({options or 'defaults'}): {written} rows in {TABLE} for {sent} spans sent, "
+            f"{exporter.dropped} dropped",
+        )
         return elapsed
 
     def run_raw() -> float:
@@ -154,6 +172,15 @@ def bench_exporter(url: str) -> float:
     )
     print(f"   span → Arrow table alone (no insert):    {rate(SPANS, mapping)}")
     print(f"   one insert per {SDK_BATCH}-span batch (no joining): {rate(len(few) * SDK_BATCH, naive)}")
+    baseline = f"raw Arrow inserts {SPANS / raw:,.0f} spans/s"
+    for label, seconds in ((f"{SDK_BATCH}-span SDK batches", sdk), (f"{EXPORT_BATCH}-span batches", big)):
+        _report.target(
+            f"exporter, {label} ({SPANS:,} spans, median of 3)",
+            f"{SPANS / seconds:,.0f} spans/s",
+            "≥ 100,000 spans/s",
+            SPANS / seconds >= 100_000,
+            f"{baseline} (exporter/raw {raw / seconds:.2f})",
+        )
     return SPANS / sdk
 
 
@@ -189,6 +216,7 @@ print("sent", flush=True)
 def bench_receiver(url: str) -> float:
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
+    from bench import _report
     from smarter_obs.collectors.spans.rows import from_otlp
     from smarter_obs.collectors.spans.server import SpanReceiver
     from smarter_obs.sinks.clickhouse import ClickHouseSink
@@ -214,7 +242,12 @@ def bench_receiver(url: str) -> float:
     total = time.perf_counter() - started
     sender.wait()
     written = receiver.batcher.stats.written
+    stored = int(sink.command("SELECT count() FROM bench.otel_traces"))
     receiver.stop()
+    _report.check(
+        written == stored == RECEIVER_SPANS,
+        f"receiver: {written} spans written and {stored} rows in otel_traces for {RECEIVER_SPANS} sent",
+    )
     # baseline: decode + map the same kind of request bodies in-process, no HTTP, no insert
     spans = make_spans(20_000, seed=3)
     bodies = [
@@ -230,6 +263,13 @@ def bench_receiver(url: str) -> float:
         f"   (accepted at {rate(written, sent).strip()})"
     )
     print(f"   baseline: decode + map only, no HTTP/insert: {rate(len(spans), decode_map)}")
+    _report.target(
+        f"OTLP receiver ({REQUEST_SPANS}-span protobuf requests)",
+        f"{written / total:,.0f} spans/s",
+        "≥ 20,000 spans/s",
+        written / total >= 20_000,
+        f"decode + map only {len(spans) / decode_map:,.0f} spans/s",
+    )
     return written / total
 
 
@@ -275,6 +315,7 @@ GROUP BY tool ORDER BY calls DESC
 
 
 def bench_query(url: str) -> float:
+    from bench import _report
     from smarter_obs.db.clickhouse import migrate
     from smarter_obs.sinks.clickhouse import connect
 
@@ -315,13 +356,34 @@ def bench_query(url: str) -> float:
         f"speed-up {raw_ms / agg_ms:.0f}x   counts agree: {same_counts}"
     )
     client.close()
+    _report.check(rows == QUERY_SPANS, f"query: {rows:,} spans generated, {QUERY_SPANS:,} asked")
+    _report.check(
+        same_counts, "query: per-tool calls and errors differ between otel_traces and mcp_tool_calls_1m"
+    )
+    _report.target(
+        f"per-tool latency panel at {rows:,} spans, pre-aggregated (median)",
+        f"{agg_ms:.1f} ms",
+        "< 100 ms",
+        agg_ms < 100,
+        f"raw otel_traces {raw_ms:.0f} ms",
+    )
     return agg_ms
 
 
-def child() -> None:
+def child(records: str) -> None:
     import logging
 
+    from bench import _report
+
     logging.basicConfig(level=logging.ERROR)
+    _report.begin("spans")
+    try:
+        _child()
+    finally:
+        _report.save(records)
+
+
+def _child() -> None:
     from smarter_obs.db.clickhouse import migrate
 
     with tempfile.TemporaryDirectory(prefix="bench-spans-") as tmp:
@@ -342,6 +404,6 @@ def child() -> None:
 
 if __name__ == "__main__":
     if "--child" in sys.argv:
-        child()
+        child(sys.argv[sys.argv.index("--child") + 1])
     else:
         main()

@@ -172,6 +172,10 @@ class N8nCollector:
         self.state = state
         return changed
 
+    def _row(self, item: Mapping[str, Any], types: Mapping[str, Sequence[str]], where: str) -> r.ExecutionRow:
+        """The ``n8n_executions`` row of an API item of this instance (``where`` names it in errors)."""
+        return r.execution_row(item, instance=self.instance, workflow_types=types, where=where)
+
     def _queue_retried(self, rows: Sequence[r.ExecutionRow], state: State) -> None:
         """A successful retry updated its original's retrySuccessId: re-read the original."""
         for row in rows:
@@ -280,11 +284,7 @@ class N8nCollector:
                 if now - new_state.gaps[gid] >= GAP_GRACE:
                     del new_state.gaps[gid]
                 continue
-            batch.append(
-                r.execution_row(
-                    item, instance=self.instance, workflow_types=types, where=f"GET /api/v1/executions/{gid}"
-                )
-            )
+            batch.append(self._row(item, types, f"GET /api/v1/executions/{gid}"))
             del new_state.gaps[gid]
         self._queue_retried(batch, new_state)
         if batch or new_state.gaps != state.gaps:
@@ -306,14 +306,7 @@ class N8nCollector:
             for index, item in enumerate(page.items):
                 # n8n ignores some status filters: check the status here too
                 if item.get("status") == "waiting" and item.get("id") in waiting:
-                    rows.append(
-                        r.execution_row(
-                            item,
-                            instance=self.instance,
-                            workflow_types=types,
-                            where=f"{page.label} data[{index}]",
-                        )
-                    )
+                    rows.append(self._row(item, types, f"{page.label} data[{index}]"))
         return rows
 
     def _reread(self, conn, state: State, types: Mapping[str, Sequence[str]], stats: CycleStats) -> None:
@@ -347,14 +340,7 @@ class N8nCollector:
                 if item is None:
                     gone.append(eid)
                     continue
-                batch.append(
-                    r.execution_row(
-                        item,
-                        instance=self.instance,
-                        workflow_types=types,
-                        where=f"GET /api/v1/executions/{eid}",
-                    )
-                )
+                batch.append(self._row(item, types, f"GET /api/v1/executions/{eid}"))
             batch, still_waiting = still_waiting + batch, []
             new_state = state.copy()
             self._queue_retried(batch, new_state)
@@ -464,7 +450,7 @@ class _Walk:
         read = _PageRead([], [], self.high, self.last, self.last_since, done=page.next_cursor is None)
         for index, item in enumerate(page.items):
             where = f"{page.label} data[{index}]"
-            row = r.execution_row(item, instance=collector.instance, workflow_types=self.types, where=where)
+            row = collector._row(item, self.types, where)
             eid = int(row.id)
             if read.last is not None and eid >= read.last:
                 raise SourceDataError(

@@ -389,24 +389,7 @@ class LagCollector:
                 log.error("consumer group %s: %s", group, error)
                 self._failing_groups.add(group)
             result.groups.append(
-                ConsumerGroupRow(
-                    ts=ts,
-                    cluster=cluster,
-                    consumer_group=group,
-                    state=state,
-                    members=members,
-                    coordinator=coordinator,
-                    status=st.NOTFOUND,
-                    worst_partition_status=st.NOTFOUND,
-                    partitions=0,
-                    partitions_with_commit=0,
-                    total_lag=0,
-                    max_lag=0,
-                    max_lag_topic="",
-                    max_lag_partition=-1,
-                    max_lag_seconds=None,
-                    error=error,
-                )
+                ConsumerGroupRow.unreadable(ts, cluster, group, state, members, coordinator, error)
             )
             return
         if group in self._failing_groups:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from smarter_obs.collectors.redpanda_lag.status import NOTFOUND
+
 __all__ = [
     "CYCLE_COLUMNS",
     "CYCLE_TABLE",
@@ -87,6 +89,37 @@ class ConsumerGroupRow(NamedTuple):
     max_lag_seconds: float | None
     #: Why the group could not be read this cycle ('' when it was).
     error: str
+
+    @classmethod
+    def unreadable(
+        cls,
+        ts: datetime,
+        cluster: str,
+        consumer_group: str,
+        state: str,
+        members: int | None,
+        coordinator: int | None,
+        error: str,
+    ) -> ConsumerGroupRow:
+        """A group whose commits could not be read this cycle: status NOTFOUND, no partitions, the error."""
+        return cls(
+            ts,
+            cluster,
+            consumer_group,
+            state,
+            members,
+            coordinator,
+            NOTFOUND,
+            NOTFOUND,
+            0,
+            0,
+            0,
+            0,
+            "",
+            -1,
+            None,
+            error,
+        )
 
 
 class CollectorCycleRow(NamedTuple):
