@@ -13,17 +13,20 @@ COMMENT ON COLUMN user_events.user_id IS 'Clerk user id (profiles.id)';
 CREATE INDEX IF NOT EXISTS user_events_occurred_brin ON user_events USING brin (occurred_at);
 ALTER TABLE user_events ENABLE ROW LEVEL SECURITY;
 
+-- Ids compare byte-wise (COLLATE "C"): they have no linguistic order, and distinct counts over them sort
+-- several times faster than under a language collation. The key order (day, user_id) lets a per-day
+-- count(DISTINCT user_id) read the index in order without sorting.
 CREATE TABLE IF NOT EXISTS user_activity_daily (
     day        date    NOT NULL,
-    tenant_id  text    NOT NULL,
-    user_id    text    NOT NULL,
+    tenant_id  text    COLLATE "C" NOT NULL,
+    user_id    text    COLLATE "C" NOT NULL,
     events     integer NOT NULL,
-    PRIMARY KEY (day, tenant_id, user_id)
+    PRIMARY KEY (day, user_id, tenant_id)
 );
 COMMENT ON TABLE user_activity_daily IS 'one row per user and UTC day with at least one user_events row; maintained by triggers on user_events';
 COMMENT ON COLUMN user_activity_daily.day IS '(occurred_at AT TIME ZONE ''UTC'')::date';
 COMMENT ON COLUMN user_activity_daily.events IS 'number of user_events rows of that user on that day';
-CREATE INDEX IF NOT EXISTS user_activity_daily_tenant_idx ON user_activity_daily (tenant_id, day) INCLUDE (user_id);
+CREATE INDEX IF NOT EXISTS user_activity_daily_tenant_idx ON user_activity_daily (tenant_id, day, user_id);
 ALTER TABLE user_activity_daily ENABLE ROW LEVEL SECURITY;
 
 -- SECURITY DEFINER: whoever may write user_events keeps the rollup right, whatever its own RLS rights.
@@ -49,7 +52,7 @@ BEGIN
         INSERT INTO user_activity_daily AS d (day, tenant_id, user_id, events)
         SELECT (occurred_at AT TIME ZONE 'UTC')::date, tenant_id, user_id, count(*)
         FROM new_rows GROUP BY 1, 2, 3
-        ON CONFLICT (day, tenant_id, user_id) DO UPDATE SET events = d.events + EXCLUDED.events;
+        ON CONFLICT (day, user_id, tenant_id) DO UPDATE SET events = d.events + EXCLUDED.events;
     END IF;
     RETURN NULL;
 END;

@@ -7,7 +7,6 @@ like git finds its repository, or take ``--project DIR``. Data goes to stdout, t
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -88,7 +87,7 @@ def validate_command(project_dir: str | None, slugs: Sequence[str], output_forma
             f"{len(issues)} problem{'s' if len(issues) != 1 else ''} in {len(checked)} dashboards "
             f"({elapsed:.0f} ms)"
         )
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
     _echo_err(f"ok: {len(checked)} dashboards, {panels} panel queries valid ({elapsed:.0f} ms)")
 
 
@@ -136,7 +135,7 @@ def build_command(project_dir: str | None, output_dir: str | None, no_validate: 
             for issue in issues:
                 _echo_err(str(issue))
             _echo_err(f"not built: {len(issues)} problem(s); fix them or pass --no-validate")
-            sys.exit(1)
+            raise click.exceptions.Exit(1)
     written = write_build(project, Path(output_dir) if output_dir else None)
     for path in written:
         try:
@@ -217,11 +216,14 @@ def query_command(
     \b
     DASHBOARD is a slug and PANEL a panel id (or title) from `smarter-obs list`. Macros and variables
     are expanded for the range, with the interval Grafana would pick; variables not given take the
-    dashboard's default (All where offered).
+    dashboard's default (All where offered). A Metabase card runs as Metabase runs it: --from/--to fill
+    the date-range filter (UTC days, --to included; without them it has no value), --var sets the other
+    filters (tenant, inbox, …), values are bound.
     Examples:
       smarter-obs query mcp-tools 3 --from now-7d
       smarter-obs query mcp-tools 4 --var tool=whatsapp_send --var tool=shopify_order_lookup --sql
       smarter-obs query n8n-automations 1 --datasource supabase=postgresql://… --format json
+      smarter-obs query commerce-analytics 3 --from 2025-04-01 --to 2025-06-30 --var tenant="Café Austral"
     """
     from smarter_obs.dashboards import load_project
     from smarter_obs.dashboards.datasources import close_connections, execute, get_datasource, resolve_url

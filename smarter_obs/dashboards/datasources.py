@@ -34,6 +34,7 @@ from smarter_obs.dashboards.errors import QueryExecutionError, UnknownObjectErro
 
 __all__ = [
     "DATASOURCES",
+    "Connection",
     "Datasource",
     "QueryResult",
     "close_connections",
@@ -124,8 +125,22 @@ def grafana_uid(name: str) -> str:
     return get_datasource(name).grafana_uid.get() or ""
 
 
-def resolve_url(name: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The URL of a datasource: ``overrides[name]`` > its environment variables > the embedded store."""
+@dataclass(frozen=True)
+class Connection:
+    """Where a datasource is: its URL and, for ClickHouse, the database unqualified table names are in
+    (Grafana's ``defaultDatabase``; default: the URL's path, ``SMARTER_OBS_CLICKHOUSE_DATABASE``,
+    ``otel``)."""
+
+    url: str
+    database: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def resolve_url(name: str, overrides: Mapping[str, str | Connection] | None = None) -> str | Connection:
+    """The URL of a datasource: ``overrides[name]`` (a URL or a :class:`Connection`) > its environment
+    variables > the embedded store."""
     datasource = get_datasource(name)
     if overrides and overrides.get(name):
         return overrides[name]
@@ -211,7 +226,7 @@ def _json_value(value: Any) -> Any:
 
 # -- connections ------------------------------------------------------------------------------------------
 
-_connections: dict[tuple[str, str], Any] = {}
+_connections: dict[tuple[str, str, str | None], Any] = {}
 _lock = threading.Lock()
 
 
@@ -225,15 +240,16 @@ def close_connections() -> None:
             conn.close()
 
 
-def _clickhouse_client(url: str) -> Any:
+def _clickhouse_client(url: str, database: str | None) -> Any:
     from smarter_obs.sinks.clickhouse import connect, parse_url, resolve_database
 
-    key = ("clickhouse", url)
+    database = resolve_database(database, parse_url(url))
+    key = ("clickhouse", url, database)
     with _lock:
         client = _connections.get(key)
         if client is None:
             client = connect(url)
-            client.database = resolve_database(None, parse_url(url))
+            client.database = database
             _connections[key] = client
         return client
 
@@ -241,7 +257,7 @@ def _clickhouse_client(url: str) -> Any:
 def _postgres_connection(url: str) -> Any:
     from smarter_obs.sinks.postgres import connect
 
-    key = ("postgres", url)
+    key = ("postgres", url, None)
     with _lock:
         conn = _connections.get(key)
         if conn is None or conn.closed:
@@ -255,35 +271,41 @@ def execute(
     sql: str,
     *,
     params: Sequence[Any] = (),
-    url: str | None = None,
+    url: str | Connection | None = None,
     timeout: float | None = None,
 ) -> QueryResult:
     """Run ``sql`` (already expanded) on the datasource ``name``; return columns and rows.
 
     ``params`` are bound to ``%s`` placeholders (PostgreSQL only: what a dialect's ``statement()`` gives).
 
+    ``url``: a URL or a :class:`Connection` (default: :func:`resolve_url`).
+
     Read-only: ClickHouse runs it with ``readonly = 2`` (a server) and PostgreSQL in a read-only
     transaction. Raises QueryExecutionError with the database's message, SinkUnavailableError when the
     database cannot be reached.
     """
     datasource = get_datasource(name)
-    url = url or resolve_url(name)
+    target = url or resolve_url(name)
+    connection = target if isinstance(target, Connection) else Connection(str(target))
     started = time.perf_counter()
     if datasource.engine == "clickhouse":
         if params:
             raise QueryExecutionError("bound parameters are only supported on PostgreSQL datasources")
-        columns, rows = _run_clickhouse(url, sql, timeout)
+        columns, rows = _run_clickhouse(connection, sql, timeout)
     else:
-        columns, rows = _run_postgres(url, sql, timeout, tuple(params))
+        columns, rows = _run_postgres(connection.url, sql, timeout, tuple(params))
     return QueryResult(columns, rows, sql, name, (time.perf_counter() - started) * 1000.0)
 
 
-def _run_clickhouse(url: str, sql: str, timeout: float | None) -> tuple[list[str], list[list[Any]]]:
+def _run_clickhouse(
+    connection: Connection, sql: str, timeout: float | None
+) -> tuple[list[str], list[list[Any]]]:
     from smarter_obs.errors import SinkError, SinkUnavailableError
     from smarter_obs.sinks.clickhouse import map_errors, parse_url
 
+    url = connection.url
     parsed = parse_url(url)
-    client = _clickhouse_client(url)
+    client = _clickhouse_client(url, connection.database)
     query_settings: dict[str, Any] = {}
     if not parsed.embedded:
         query_settings["readonly"] = 2
@@ -294,11 +316,35 @@ def _run_clickhouse(url: str, sql: str, timeout: float | None) -> tuple[list[str
             result = client.query(sql, settings=query_settings or None)
     except SinkUnavailableError:
         with _lock:
-            _connections.pop(("clickhouse", url), None)
+            for key in [k for k in _connections if k[:2] == ("clickhouse", url)]:
+                _connections.pop(key, None)
         raise
     except SinkError as exc:
-        raise QueryExecutionError(str(exc)) from None
-    return list(result.column_names), [list(row) for row in result.result_rows]
+        message = str(exc)
+        if "UNKNOWN_DATABASE" in message or "UNKNOWN_TABLE" in message:
+            message += (
+                f"; the queries read database {client.database!r}: set SMARTER_OBS_CLICKHOUSE_DATABASE "
+                "(or the /db of an http URL), or create the tables with `smarter-obs db migrate`"
+            )
+        raise QueryExecutionError(message) from None
+    columns = list(result.column_names)
+    rows = [list(row) for row in result.result_rows]
+    if not columns and not rows:
+        columns = _clickhouse_columns(client, sql, parsed)
+    return columns, rows
+
+
+def _clickhouse_columns(client: Any, sql: str, parsed: Any) -> list[str]:
+    """Column names of a query that returned nothing (chDB sends no header for an empty result)."""
+    from smarter_obs.errors import SinkError
+    from smarter_obs.sinks.clickhouse import map_errors
+
+    try:
+        with map_errors("describe", url=parsed):
+            described = client.query(f"DESCRIBE TABLE (\n{sql}\n)")
+    except SinkError:
+        return []
+    return [str(row[0]) for row in described.result_rows]
 
 
 def _run_postgres(
@@ -318,7 +364,7 @@ def _run_postgres(
             rows = [list(row) for row in cur.fetchall()] if cur.description else []
     except SinkUnavailableError:
         with _lock:
-            _connections.pop(("postgres", url), None)
+            _connections.pop(("postgres", url, None), None)
         raise
     except SinkError as exc:
         raise QueryExecutionError(str(exc)) from None

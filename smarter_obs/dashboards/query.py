@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from smarter_obs.dashboards.datasources import QueryResult, execute, resolve_url
+from smarter_obs.dashboards.datasources import Connection, QueryResult, execute, resolve_url
 from smarter_obs.dashboards.errors import DashboardError, UnknownObjectError
 from smarter_obs.dashboards.model import ALL, Choice, Dashboard, Panel, Variable
 from smarter_obs.dashboards.project import Project, load_project
@@ -99,7 +99,7 @@ def build_context(
     *,
     time_range: TimeRange | None = None,
     variables: VariableValues | None = None,
-    datasources: Mapping[str, str] | None = None,
+    datasources: Mapping[str, str | Connection] | None = None,
     now: datetime | None = None,
 ) -> ExpandContext:
     """The expansion context of ``item`` on ``dashboard``: range, interval, every variable's selection.
@@ -155,7 +155,7 @@ def variable_options(
     time_range: TimeRange,
     values: Mapping[str, tuple[str, ...]],
     options: Mapping[str, tuple[Choice, ...]],
-    datasources: Mapping[str, str] | None = None,
+    datasources: Mapping[str, str | Connection] | None = None,
 ) -> tuple[Choice, ...]:
     """The options of a query variable: its query run with the variables defined before it."""
     context = ExpandContext(
@@ -194,7 +194,7 @@ def panel_sql(
     *,
     time_range: TimeRange | None = None,
     variables: VariableValues | None = None,
-    datasources: Mapping[str, str] | None = None,
+    datasources: Mapping[str, str | Connection] | None = None,
     now: datetime | None = None,
 ) -> RenderedQuery:
     """The panel's SQL exactly as it would run (``smarter-obs query --sql``), without running it.
@@ -221,14 +221,15 @@ def run_query(
     *,
     time_range: TimeRange | None = None,
     variables: VariableValues | None = None,
-    datasources: Mapping[str, str] | None = None,
+    datasources: Mapping[str, str | Connection] | None = None,
     timeout: float | None = None,
     now: datetime | None = None,
 ) -> QueryResult:
     """Run one panel's query as its dashboard would; return ``QueryResult(columns, rows, sql, …)``.
 
-    ``datasources`` maps datasource names (``clickhouse``, ``supabase``, ``chatwoot``) to URLs; others come
-    from the environment or the embedded stores. Raises UnknownObjectError, QuerySyntaxError,
+    ``datasources`` maps datasource names (``clickhouse``, ``supabase``, ``chatwoot``) to URLs or
+    :class:`~smarter_obs.dashboards.datasources.Connection` objects (a URL plus the ClickHouse database);
+    others come from the environment or the embedded stores. Raises UnknownObjectError, QuerySyntaxError,
     QueryExecutionError or SinkUnavailableError, each with a message that names what to fix.
     """
     rendered = panel_sql(

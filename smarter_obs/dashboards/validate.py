@@ -92,13 +92,8 @@ def _branches(variables: Sequence[Variable], referenced: set[str]) -> list[dict[
     return [{**base, **{v.name: state for v, state in zip(chosen, combo, strict=True)}} for combo in combos]
 
 
-def _describe(branch: dict[str, tuple[str, ...]], referenced: set[str]) -> str:
-    parts = []
-    for name in sorted(referenced):
-        state = branch[name]
-        shown = "All" if state == (ALL,) else ", ".join(repr(v) for v in state)
-        parts.append(f"{name}={shown}")
-    return ", ".join(parts)
+def _show(state: tuple[str, ...]) -> str:
+    return "All" if state == (ALL,) else ", ".join(repr(v) for v in state)
 
 
 class _Validator:
@@ -167,16 +162,43 @@ class _Validator:
         names = [v.name for v in visible]
         referenced = dialect.referenced_variables(rendered.text, names)
         branches = _branches(visible, referenced)
-        found: dict[tuple[int, int, str], list[str]] = {}
-        for branch in branches:
+        found: dict[tuple[int, int, str], list[int]] = {}
+        for index, branch in enumerate(branches):
             for line, column, message in self.branch(
                 dashboard, item, visible, branch, rendered, dialect, schema
             ):
-                found.setdefault((line, column, message), []).append(_describe(branch, referenced))
+                found.setdefault((line, column, message), []).append(index)
         for (line, column, message), where in found.items():
-            if len(where) < len(branches) and where[0]:
-                message += f" (when {where[0]})"
+            if len(where) < len(branches):
+                issue = (line, column, message)
+                condition = self.condition(
+                    issue, dashboard, item, visible, referenced, rendered, dialect, schema
+                )
+                message += f" (when {condition})"
             self.add(dashboard, item, path, line, column, message)
+
+    def condition(self, issue, dashboard, item, visible, referenced, rendered, dialect, schema) -> str:
+        """Which variable states an issue depends on: each state tried alone on the first-state branch
+        (only run for issues some branches have, so validation stays fast when all is well)."""
+        base = {v.name: _states(v)[0] for v in visible}
+
+        def has(branch: dict) -> bool:
+            return issue in self.branch(dashboard, item, visible, branch, rendered, dialect, schema)
+
+        base_has = has(base)
+        parts = []
+        for variable in visible:
+            if variable.name not in referenced:
+                continue
+            for state in _states(variable)[1:]:
+                if has({**base, variable.name: state}) != base_has:
+                    shown = _show(state)
+                    parts.append(
+                        f"{variable.name} is not {shown}" if base_has else f"{variable.name}={shown}"
+                    )
+        if not parts:
+            return ", ".join(f"{name}={_show(base[name])}" for name in sorted(referenced))
+        return (" and " if base_has else " or ").join(parts)
 
     def branch(self, dashboard, item, visible, branch, rendered: Rendered, dialect, schema: Schema):
         from smarter_obs.dashboards.query import interval_for

@@ -1,6 +1,7 @@
 {% from "clickhouse/_macros.sql" import topic_filters, group_filter %}
 -- Consumer lag in records per group and topic: each collection cycle's lag summed over the topic's
--- partitions (partitions without a commit have no lag and are left out), the highest cycle per interval.
+-- partitions with a commit (kafka_consumer_lag_topics), the highest cycle per interval. Groups that never
+-- committed on a topic have no lag there and are left out.
 SELECT
     time,
     consumer_group,
@@ -13,13 +14,14 @@ FROM
         ts,
         consumer_group,
         topic,
-        sum(lag) AS cycle_lag
-    FROM kafka_consumer_lag
+        sum(lag) AS cycle_lag,
+        sum(partitions_with_commit) AS committed
+    FROM kafka_consumer_lag_topics
     WHERE $__timeFilter(ts)
-      AND has_commit
       AND {{ topic_filters() }}
       AND {{ group_filter() }}
     GROUP BY time, ts, consumer_group, topic
+    HAVING committed > 0
 )
 GROUP BY time, consumer_group, topic
 ORDER BY time, consumer_group, topic

@@ -5,11 +5,11 @@ SELECT
     $__timeInterval(ts) AS time,
     consumer_group,
     topic,
-    max(lag_seconds) AS seconds
-FROM kafka_consumer_lag
+    max(max_lag_seconds) AS seconds
+FROM kafka_consumer_lag_topics
 WHERE $__timeFilter(ts)
-  AND lag_seconds IS NOT NULL
   AND {{ topic_filters() }}
   AND {{ group_filter() }}
 GROUP BY time, consumer_group, topic
+HAVING seconds IS NOT NULL
 ORDER BY time, consumer_group, topic

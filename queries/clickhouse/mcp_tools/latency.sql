@@ -1,15 +1,21 @@
 {% from "clickhouse/_macros.sql" import mcp_filters %}
--- Tool latency p50 / p95 / p99 per tool and interval, in milliseconds (t-digest states merged per bucket;
--- the panel's 1m minimum interval keeps every bucket whole minutes).
+-- Tool latency p50 / p95 / p99 per tool and interval, in milliseconds: the per-minute t-digest states
+-- merged per bucket (the panel's 1m minimum interval keeps every bucket whole minutes).
 SELECT
-    $__timeInterval(Minute) AS time,
-    ToolName AS tool,
-    quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles) AS q,
+    time,
+    tool,
     q[1] / 1e6 AS p50,
     q[2] / 1e6 AS p95,
     q[3] / 1e6 AS p99
-FROM mcp_tool_calls_1m
-WHERE $__timeFilter(Minute)
-  AND {{ mcp_filters() }}
-GROUP BY time, tool
+FROM
+(
+    SELECT
+        $__timeInterval(Minute) AS time,
+        ToolName AS tool,
+        quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles) AS q
+    FROM mcp_tool_calls_1m
+    WHERE $__timeFilter(Minute)
+      AND {{ mcp_filters() }}
+    GROUP BY time, tool
+)
 ORDER BY time, tool

@@ -69,7 +69,9 @@ class Rendered:
             return offset
         if self._blocks is None:
             matcher = difflib.SequenceMatcher(None, self.source, self.text, autojunk=False)
-            self._blocks = [(b, a, size) for a, b, size in matcher.get_matching_blocks() if size]
+            # Short matches inside generated text are coincidences (a letter of a macro name matching a
+            # letter of its output): only runs of a few characters count as shared literal text.
+            self._blocks = [(b, a, size) for a, b, size in matcher.get_matching_blocks() if size >= 4]
         best = 0
         for rendered_start, source_start, size in self._blocks:
             if rendered_start <= offset < rendered_start + size:

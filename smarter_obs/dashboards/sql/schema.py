@@ -123,8 +123,58 @@ def _add_create(schema: Schema, statement: str, engine: str, path: Path) -> None
     _add_parsed(schema, statement, engine, path)
 
 
+_VIEW_RE = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?P<materialized>MATERIALIZED\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>\S+?)(?:\s+ON\s+CLUSTER\s+\S+)?(?P<to>\s+TO\s+\S+)?\s+AS\s+SELECT\s+(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_ALIAS_RE = re.compile(r"\bAS\s+(`[^`]+`|\"[^\"]+\"|\w+)\s*$", re.IGNORECASE)
+_PLAIN_RE = re.compile(r"^(?:[`\"]?\w+[`\"]?\.)?([`\"]?\w+[`\"]?)$")
+_FROM_RE = re.compile(r"\bFROM\b", re.IGNORECASE)
+
+
+def _view_columns(statement: str) -> tuple[str, dict[str, str]] | None:
+    """A view's name and output columns, read from its SELECT list without a full parse; ``None`` when
+    the list is not plain ``expr AS name`` / ``column`` items (then sqlglot reads it)."""
+    from smarter_obs.dashboards.sql._base import protected_spans, split_arguments
+
+    match = _VIEW_RE.match(statement)
+    if not match:
+        return None
+    rest = match.group("rest")
+    spans = protected_spans(rest)
+    depth, end = 0, None
+    for index, char in enumerate(rest):
+        if any(a <= index < b for a, b in spans):
+            continue
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0 and _FROM_RE.match(rest, index) and (index == 0 or not rest[index - 1].isalnum()):
+            end = index
+            break
+    if end is None:
+        return None
+    columns: dict[str, str] = {}
+    for start, stop in split_arguments(rest[:end]):
+        item = rest[start:stop].strip()
+        alias = _ALIAS_RE.search(item) or _PLAIN_RE.match(item)
+        if not alias or item == "*":
+            return None
+        columns[_unquote(alias.group(1))] = ""
+    return _unquote(match.group("name").split(".")[-1]), columns
+
+
 def _add_parsed(schema: Schema, statement: str, engine: str, path: Path) -> None:
-    """Views (and ``CREATE TABLE … AS SELECT``): the output names of their query, read by sqlglot."""
+    """Views (and ``CREATE TABLE … AS SELECT``): the output names of their query. A materialized view
+    writing ``TO`` another table is not queried by name and adds nothing."""
+    view = _VIEW_RE.match(statement)
+    if view and view.group("to"):
+        return
+    quick = _view_columns(statement)
+    if quick is not None:
+        schema.tables[quick[0]] = quick[1]
+        schema.sources[quick[0]] = str(path)
+        return
     import sqlglot
     from sqlglot import exp
 

@@ -1,7 +1,8 @@
-"""Session fixtures: one seeded Supabase database and one seeded Chatwoot database on the session PostgreSQL.
+"""Session fixtures: the seeded Supabase database (part 1's, grown with the business rows) and a seeded
+Chatwoot database, on the session PostgreSQL.
 
-Seeded once per session (they are read-only for the tests that use them); tests that write make their own
-database with ``fresh_database``.
+Seeded once per session (read-only for the tests that use them); tests that write make their own database
+with ``fresh_database``.
 """
 
 from __future__ import annotations
@@ -51,14 +52,13 @@ def chatwoot_data() -> ChatwootData:
 
 
 @pytest.fixture(scope="session")
-def supabase_dsn(fresh_database, business_data: BusinessData) -> str:
-    """A database migrated with ``provisioning/postgres`` and holding ``business_data``."""
-    from smarter_obs.db.postgres import migrate
+def supabase_dsn(seeded, business_data: BusinessData) -> str:
+    """The dashboards' seeded Supabase database (part 1's n8n executions, migrated with every
+    ``provisioning/postgres`` file), grown with ``business_data``: one Supabase, as in production."""
     from smarter_obs.seed.business import write_business
     from smarter_obs.sinks.postgres import connect
 
-    dsn = fresh_database("supabase")
-    migrate(dsn)
+    dsn = seeded.datasources["supabase"]
     with connect(dsn) as conn:
         write_business(conn, business_data)
     return dsn
