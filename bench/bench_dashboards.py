@@ -187,7 +187,7 @@ def load_executions(dsn: str) -> None:
                        timestamptz '2025-01-06 00:00:00+00'
                            + (i::float8 / %(n)s * 7 * 86400) * interval '1 second' AS t,
                        (50 + (i * 104729) %% 20000)::bigint AS d
-                FROM generate_series(1, %(n)s) AS i
+                FROM generate_series(1::bigint, %(n)s) AS i
             ) AS g
             """,
             {"n": EXECUTIONS},

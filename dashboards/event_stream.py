@@ -6,6 +6,9 @@ from smarter_obs.dashboards import Choice, Dashboard, Layout, Panel, Variable
 from smarter_obs.dashboards.compile.grafana import GrafanaPanel, Override
 
 MINUTE = "1m"  # kafka_topic_throughput_1m holds whole minutes
+# The lag panels draw a series per group and topic (often a hundred): 240 points each over the range
+# (5-minute buckets for a day) keep them readable and the query fast.
+LAG_POINTS = 240
 
 dashboard = Dashboard(
     slug="event-stream",
@@ -85,6 +88,7 @@ dashboard = Dashboard(
             title="Consumer lag",
             kind="timeseries",
             sql="lag.sql",
+            max_data_points=LAG_POINTS,
             columns=("time", "consumer_group", "topic", "records"),
             layout=Layout(x=0, y=8, w=12, h=8),
             description="Records behind per group and topic (partitions summed, highest cycle per interval).",
@@ -100,6 +104,7 @@ dashboard = Dashboard(
             title="Consumer lag in seconds",
             kind="timeseries",
             sql="lag_seconds.sql",
+            max_data_points=LAG_POINTS,
             columns=("time", "consumer_group", "topic", "seconds"),
             layout=Layout(x=12, y=8, w=12, h=8),
             description="How long ago the log head was where the group's furthest-behind partition is.",

@@ -9,6 +9,9 @@ from smarter_obs.dashboards import Choice, Dashboard, Layout, Panel, Variable
 from smarter_obs.dashboards.compile.grafana import FieldLink, GrafanaPanel, Override
 
 MINUTE = "1m"  # buckets of mcp_tool_calls_1m are whole minutes
+# The time series draw a series per tool (and quantile): 240 points over the range (5-minute buckets for a
+# day, read from the 5-minute rollup) keep them readable and the query fast.
+POINTS = 240
 
 dashboard = Dashboard(
     slug="mcp-tools",
@@ -93,6 +96,7 @@ dashboard = Dashboard(
             title="Tool latency p50 / p95 / p99",
             kind="timeseries",
             sql="latency.sql",
+            max_data_points=POINTS,
             columns=("time", "tool", "p50", "p95", "p99"),
             layout=Layout(x=0, y=4, w=12, h=8),
             min_interval=MINUTE,
@@ -104,6 +108,7 @@ dashboard = Dashboard(
             title="Error rate per tool",
             kind="timeseries",
             sql="error_rate.sql",
+            max_data_points=POINTS,
             columns=("time", "tool", "error_rate"),
             layout=Layout(x=0, y=12, w=12, h=8),
             min_interval=MINUTE,
@@ -117,6 +122,7 @@ dashboard = Dashboard(
             title="Tool calls per minute",
             kind="timeseries",
             sql="calls_per_minute.sql",
+            max_data_points=POINTS,
             columns=("time", "tool", "calls_per_minute"),
             layout=Layout(x=12, y=10, w=12, h=10),
             min_interval=MINUTE,

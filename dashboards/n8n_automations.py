@@ -135,9 +135,9 @@ dashboard = Dashboard(
             title="Executions by workflow",
             kind="table",
             sql="by_workflow.sql",
-            columns=("workflow", "instance", "executions", "failed", "p95_ms"),
+            columns=("workflow", "instance", "executions", "failed", "avg_ms"),
             layout=Layout(x=0, y=20, w=12, h=8),
-            extra=GrafanaPanel(overrides=(Override("p95_ms", unit="ms", decimals=0),)),
+            extra=GrafanaPanel(overrides=(Override("avg_ms", unit="ms", decimals=0),)),
         ),
     ],
 )

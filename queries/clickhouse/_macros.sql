@@ -11,6 +11,42 @@ if(SpanAttributes['gen_ai.tool.name'] != '', SpanAttributes['gen_ai.tool.name'],
 (startsWith(SpanName, 'tools/call ') OR startsWith(SpanName, 'execute_tool '))
 {%- endmacro %}
 
+{#- MCP rows for a time series: per minute, or the 5-minute or hourly rollup when the interval is a whole
+    number of those buckets (every interval Grafana picks from 5 minutes up is). The conditions are
+    constants once expanded, so ClickHouse reads one table; merging t-digest states is what these panels
+    cost, and the rollups hold 5 and 60 times fewer. -#}
+{% macro mcp_series_source() -%}
+(
+    SELECT Minute, ServiceName, ToolName, SpanKind, Calls, Errors, DurationQuantiles
+    FROM mcp_tool_calls_1m
+    WHERE $__interval_s % 300 != 0
+    UNION ALL
+    SELECT Minute, ServiceName, ToolName, SpanKind, Calls, Errors, DurationQuantiles
+    FROM mcp_tool_calls_5m
+    WHERE $__interval_s % 300 = 0 AND $__interval_s % 3600 != 0
+    UNION ALL
+    SELECT Minute, ServiceName, ToolName, SpanKind, Calls, Errors, DurationQuantiles
+    FROM mcp_tool_calls_1h
+    WHERE $__interval_s % 3600 = 0
+)
+{%- endmacro %}
+
+{#- MCP rows covering exactly the minutes of the range (from ≤ Minute ≤ to): its whole hours from the
+    hourly rollup, the minutes before the first and after the last whole hour from mcp_tool_calls_1m. -#}
+{% macro mcp_range_source() -%}
+(
+    SELECT Minute, ServiceName, ToolName, SpanKind, Calls, Errors, DurationQuantiles
+    FROM mcp_tool_calls_1h
+    WHERE Minute >= toStartOfHour(addSeconds($__fromTime, 3599))
+      AND Minute < toStartOfHour(addSeconds($__toTime, 60))
+    UNION ALL
+    SELECT Minute, ServiceName, ToolName, SpanKind, Calls, Errors, DurationQuantiles
+    FROM mcp_tool_calls_1m
+    WHERE $__timeFilter(Minute)
+      AND (Minute < toStartOfHour(addSeconds($__fromTime, 3599)) OR Minute >= toStartOfHour(addSeconds($__toTime, 60)))
+)
+{%- endmacro %}
+
 {#- The MCP dashboard's variables applied to mcp_tool_calls_1m / otel_traces columns. -#}
 {% macro mcp_filters(tool_column='ToolName') -%}
 SpanKind = '${kind}'

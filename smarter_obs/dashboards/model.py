@@ -24,6 +24,7 @@ __all__ = [
     "ALL",
     "KINDS",
     "TARGETS",
+    "VARIABLE_KINDS",
     "Choice",
     "Dashboard",
     "Layout",
@@ -46,7 +47,8 @@ ALL = "$__all"
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_VARIABLE_KINDS = ("query", "custom", "constant", "textbox", "interval")
+#: The variable kinds Grafana has (other targets may add their own).
+VARIABLE_KINDS: tuple[str, ...] = ("query", "custom", "constant", "textbox", "interval")
 
 
 def _tuple(value: Any) -> tuple:
@@ -97,7 +99,9 @@ class Variable:
     """A dashboard variable (Grafana template variable; Metabase parameter via ``extra``).
 
     ``kind``: ``query`` (values from the SQL file ``sql``, run on the dashboard's datasource), ``custom``
-    (fixed ``choices``), ``constant``, ``textbox``, ``interval``. ``default`` is the value selected when the
+    (fixed ``choices``), ``constant``, ``textbox``, ``interval`` (Grafana's kinds, :data:`VARIABLE_KINDS`);
+    another target may define its own kinds (e.g. a Metabase date-range parameter), which the Grafana
+    compiler rejects. ``default`` is the value selected when the
     dashboard opens: a string, a tuple for multi-value variables, or ``None`` for "All" when ``include_all``
     (else the first value). ``samples`` are the values ``validate`` substitutes for a query/textbox
     variable (first = single value, first two = multi value) so every branch of the SQL is checked.
@@ -123,10 +127,8 @@ class Variable:
                 f"variable name {self.name!r} must be an identifier (letters, digits, '_') "
                 "not starting with '__'"
             )
-        if self.kind not in _VARIABLE_KINDS and not self.kind.startswith("metabase"):
-            raise DefinitionError(
-                f"variable {self.name!r}: kind {self.kind!r} is not one of {_VARIABLE_KINDS}"
-            )
+        if not isinstance(self.kind, str) or not self.kind:
+            raise DefinitionError(f"variable {self.name!r}: kind must be a name such as {VARIABLE_KINDS}")
         choices = tuple(c if isinstance(c, Choice) else Choice(str(c)) for c in _tuple(self.choices))
         _freeze(self, "choices", choices)
         _freeze(self, "samples", tuple(str(s) for s in _tuple(self.samples)) or ("sample_a", "sample_b"))

@@ -43,14 +43,16 @@ def test_every_panel_has_the_shape_it_draws_and_data(project, seeded):
 
 
 def test_the_interval_is_the_one_grafana_picks_with_the_minute_minimum(project, seeded):
-    # 24 h over a 12-column panel (960 px): 90 s, rounded to 2 m
-    assert panel_sql(project, SLUG, 4, time_range=DAY).context.interval.text == "2m"
-    # 1 h: 3.75 s → 5 s, raised to the panel's 1 m minimum so a bucket never splits a minute
+    # 24 h over the panel's 240 data points: 360 s, rounded to 5 m; read from the 5-minute rollup
+    rendered = panel_sql(project, SLUG, 4, time_range=DAY)
+    assert rendered.context.interval.text == "5m"
+    assert "WHERE 300 % 300 = 0 AND 300 % 3600 != 0" in rendered.sql
+    # 1 h: 15 s, raised to the panel's 1 m minimum so a bucket never splits a minute
     hour = TimeRange.parse(seed.SPAN_START, seed.SPAN_START + timedelta(hours=1))
     rendered = panel_sql(project, SLUG, 4, time_range=hour)
     assert rendered.context.interval.ms == 60_000
     assert "INTERVAL 60 second" in rendered.sql
-    # the raw-span table has no minimum: 1 h over 24 columns is 1.875 s → 2 s
+    # the raw-span table has no minimum and no max data points: 1 h over 24 columns is 1.875 s → 2 s
     assert panel_sql(project, SLUG, 7, time_range=hour).context.interval.text == "2s"
 
 
@@ -97,18 +99,23 @@ def _per_bucket(calls, seconds=120):
     return groups
 
 
-def test_tool_calls_per_minute(project, seeded):
-    result = _run(project, seeded, 6)
-    expected = _per_bucket(_calls(seeded))
+@pytest.mark.parametrize(("hours", "minutes"), [(24, 5), (6, 2), (240, 60)])
+def test_tool_calls_per_minute(project, seeded, hours, minutes):
+    # 24 h: 5-minute buckets from the 5-minute rollup; 6 h: 2-minute ones from the minutes; 10 days:
+    # hourly buckets from the hourly rollup
+    time_range = TimeRange.parse(seed.SPAN_START, seed.SPAN_START + timedelta(hours=hours))
+    assert panel_sql(project, SLUG, 6, time_range=time_range).context.interval.ms == minutes * 60_000
+    result = _run(project, seeded, 6, time_range=time_range)
+    expected = _per_bucket(_calls(seeded, time_range=time_range), minutes * 60)
     got = rows_by(result, "time", "tool")
     assert set(got) == set(expected)
     for key, calls in expected.items():
-        assert got[key]["calls_per_minute"] == pytest.approx(len(calls) / 2)  # 2-minute buckets
+        assert got[key]["calls_per_minute"] == pytest.approx(len(calls) / minutes)
 
 
 def test_error_rate_per_tool_over_time(project, seeded):
     result = _run(project, seeded, 5, {"service": "smarteros-mcp"})
-    expected = _per_bucket(_calls(seeded, services={"smarteros-mcp"}))
+    expected = _per_bucket(_calls(seeded, services={"smarteros-mcp"}), 300)
     got = rows_by(result, "time", "tool")
     assert set(got) == set(expected)
     for key, calls in expected.items():
@@ -116,10 +123,10 @@ def test_error_rate_per_tool_over_time(project, seeded):
 
 
 def test_latency_quantiles_per_tool_within_tdigest_error(project, seeded):
-    # six hours, so buckets hold enough calls for quantiles to mean something (interval 20 s → 1 m minimum)
+    # six hours, so buckets hold enough calls for quantiles to mean something (240 points: 90 s → 2 m)
     six = TimeRange.parse(seed.SPAN_START, seed.SPAN_START + timedelta(hours=6))
     result = _run(project, seeded, 4, {"tool": ["whatsapp_send", "thread_summary"]}, time_range=six)
-    expected = _per_bucket(_calls(seeded, tools={"whatsapp_send", "thread_summary"}, time_range=six), 60)
+    expected = _per_bucket(_calls(seeded, tools={"whatsapp_send", "thread_summary"}, time_range=six), 120)
     got = rows_by(result, "time", "tool")
     assert set(got) == set(expected)
     for key, calls in expected.items():
@@ -174,3 +181,25 @@ def test_all_without_conditional_all_expands_to_every_option(project, seeded):
     )
     tools = sorted({c.tool for c in seeded.spans.calls})
     assert expanded.text == "SELECT 1 WHERE ToolName IN (" + ",".join(f"'{t}'" for t in tools) + ") AND 1=1"
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [((0, 30), (23, 15)), ((5, 59), (6, 1)), ((7, 0), (7, 58)), ((7, 0), (9, 0))],
+)
+def test_whole_range_panels_combine_hours_and_edge_minutes(project, seeded, start, end):
+    # whole hours from the hourly rollup, the minutes around them from mcp_tool_calls_1m: exactly the
+    # minutes from..to, whatever the alignment
+    time_range = TimeRange.parse(
+        seed.SPAN_START + timedelta(hours=start[0], minutes=start[1]),
+        seed.SPAN_START + timedelta(hours=end[0], minutes=end[1]),
+    )
+    calls = _calls(seeded, time_range=time_range)
+    totals = _run(project, seeded, 1, time_range=time_range)
+    assert totals.rows[0][:2] == [len(calls), sum(c.error for c in calls)]
+    per_tool = defaultdict(list)
+    for call in calls:
+        per_tool[call.tool].append(call)
+    for tool, row in rows_by(_run(project, seeded, 3, time_range=time_range), "tool").items():
+        assert row["calls"] == len(per_tool[tool])
+        assert within_quantile([c.duration_ms for c in per_tool[tool]], 0.95, row["p95_ms"], 0.05)

@@ -78,7 +78,12 @@ def test_a_missing_macro_argument(copy):
 def test_postgres_unknown_macro_and_column(copy):
     file = "queries/postgres/n8n_automations/trigger_source.sql"
     line, column = edit(copy, file, "count(*) AS executions", "count(e.stat) AS executions")
-    edit(copy, "queries/postgres/n8n_automations/executions.sql", "$__timeGroupAlias(", "$__timeGroupAlais(")
+    edit(
+        copy,
+        "queries/postgres/n8n_automations/executions.sql",
+        "{{ time_bucket() }}",
+        "$__timeGroupAlais(e.started_at, $__interval)",
+    )
     found = messages(copy)
     assert (
         f"n8n-automations › Trigger source: {file}:{line}:{column + 8}: "
@@ -114,14 +119,8 @@ def test_an_error_only_some_branches_have_says_which(copy):
     edit(
         copy,
         "queries/clickhouse/mcp_tools/totals.sql",
-        "FROM mcp_tool_calls_1m",
-        "FROM mcp_tool_calls_1m WHERE ToolName = ${tool:singlequote}",
-    )
-    edit(
-        copy,
-        "queries/clickhouse/mcp_tools/totals.sql",
-        "WHERE $__timeFilter(Minute)",
-        "AND $__timeFilter(Minute)",
+        "WHERE {{ mcp_filters() }}",
+        "WHERE ToolName = ${tool:singlequote} AND {{ mcp_filters() }}",
     )
     found = messages(copy)
     assert len(found) == 2 and all(
@@ -131,7 +130,10 @@ def test_an_error_only_some_branches_have_says_which(copy):
 
 def test_jinja_errors_name_the_template_line(copy):
     line, _ = edit(
-        copy, "queries/clickhouse/mcp_tools/totals.sql", "FROM mcp_tool_calls_1m", "FROM {{ table_name }}"
+        copy,
+        "queries/clickhouse/mcp_tools/totals.sql",
+        "FROM {{ mcp_range_source() }}",
+        "FROM {{ table_name }}",
     )
     edit(copy, "queries/clickhouse/mcp_tools/services.sql", "ORDER BY ServiceName", "{% if %}")
     found = messages(copy)

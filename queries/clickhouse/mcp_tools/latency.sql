@@ -1,6 +1,6 @@
-{% from "clickhouse/_macros.sql" import mcp_filters %}
--- Tool latency p50 / p95 / p99 per tool and interval, in milliseconds: the per-minute t-digest states
--- merged per bucket (the panel's 1m minimum interval keeps every bucket whole minutes).
+{% from "clickhouse/_macros.sql" import mcp_filters, mcp_series_source %}
+-- Tool latency p50 / p95 / p99 per tool and interval, in milliseconds: the t-digest states of the minutes
+-- (or 5-minute / hourly rollups) merged per bucket; the 1m minimum interval keeps buckets whole minutes.
 SELECT
     time,
     tool,
@@ -13,7 +13,7 @@ FROM
         $__timeInterval(Minute) AS time,
         ToolName AS tool,
         quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles) AS q
-    FROM mcp_tool_calls_1m
+    FROM {{ mcp_series_source() }}
     WHERE $__timeFilter(Minute)
       AND {{ mcp_filters() }}
     GROUP BY time, tool

@@ -1,14 +1,24 @@
 {% from "postgres/n8n_automations/_filters.sql" import execution_filters %}
--- Executions per workflow in the range, with failures and p95 duration (ms), busiest first.
+-- Executions per workflow in the range, with failures and the mean duration (ms), busiest first
+-- (aggregated before the workflows' names are joined).
 SELECT
-    coalesce(w.name, e.workflow_id) AS workflow,
-    e.instance,
-    count(*) AS executions,
-    count(*) FILTER (WHERE e.status IN ('error', 'crashed')) AS failed,
-    percentile_cont(0.95) WITHIN GROUP (ORDER BY e.duration_ms) AS p95_ms
-FROM n8n_executions e
-LEFT JOIN n8n_workflows w ON w.instance = e.instance AND w.id = e.workflow_id
-WHERE {{ execution_filters() }}
-GROUP BY 1, 2
-ORDER BY 3 DESC, 1
+    coalesce(w.name, s.workflow_id) AS workflow,
+    s.instance,
+    s.executions,
+    s.failed,
+    s.avg_ms
+FROM
+(
+    SELECT
+        e.instance,
+        e.workflow_id,
+        count(*) AS executions,
+        count(*) FILTER (WHERE e.status IN ('error', 'crashed')) AS failed,
+        avg(e.duration_ms)::float8 AS avg_ms
+    FROM n8n_executions e
+    WHERE {{ execution_filters() }}
+    GROUP BY 1, 2
+) AS s
+LEFT JOIN n8n_workflows w ON w.instance = s.instance AND w.id = s.workflow_id
+ORDER BY s.executions DESC, 1, 2
 LIMIT 20

@@ -1,7 +1,7 @@
-{% from "postgres/n8n_automations/_filters.sql" import execution_filters %}
+{% from "postgres/n8n_automations/_filters.sql" import execution_filters, time_bucket %}
 -- Executions started per interval.
 SELECT
-    $__timeGroupAlias(e.started_at, $__interval),
+    {{ time_bucket() }},
     count(*) AS executions
 FROM n8n_executions e
 WHERE {{ execution_filters() }}

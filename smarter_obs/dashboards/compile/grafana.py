@@ -457,55 +457,67 @@ def _panel(project: Project, dashboard: Dashboard, panel: Panel, grid: tuple[int
     return builder
 
 
-def _variable(dashboard: Dashboard, variable: Variable, project: Project) -> Any:
+def _current(variable: Variable) -> Any:
+    """The option selected when the dashboard opens (Grafana's ``current``), or None (the first option)."""
+    _, models = _sdk()
+    from smarter_obs.dashboards.model import ALL
+
+    selection = variable.default_selection()
+    if not selection:
+        return None
+    if selection == (ALL,):
+        texts, values = ["All"], [ALL]
+    else:
+        labels = {c.value: c.label for c in variable.choices}
+        texts, values = [labels.get(v, v) for v in selection], list(selection)
+    if variable.multi:
+        return models.VariableOption(selected=True, text=texts, value=values)
+    return models.VariableOption(selected=True, text=texts[0], value=values[0])
+
+
+def _variable_builder(dashboard: Dashboard, variable: Variable, project: Project) -> Any:
     builders, models = _sdk()
     from smarter_obs.dashboards.datasources import get_datasource
-    from smarter_obs.dashboards.model import ALL
     from smarter_obs.dashboards.sql import template_context
     from smarter_obs.dashboards.sql.render import render_file
 
-    selection = variable.default_selection()
-    if selection == (ALL,):
-        current = models.VariableOption(selected=True, text=["All"] if variable.multi else "All",
-                                        value=[ALL] if variable.multi else ALL)  # fmt: skip
-    elif selection:
-        labels = {c.value: c.label for c in variable.choices}
-        texts = [labels.get(v, v) for v in selection]
-        current = models.VariableOption(
-            selected=True,
-            text=texts if variable.multi else texts[0],
-            value=list(selection) if variable.multi else selection[0],
-        )
-    else:
-        current = None
     if variable.kind == "query":
         datasource = dashboard.panel_datasource(variable)
         path = project.sql_path(dashboard, variable.sql or "")
-        sql = render_file(
-            project.queries_dir, path, template_context(dashboard, variable, datasource)
-        ).text.strip()
+        context = template_context(dashboard, variable, datasource)
+        sql = render_file(project.queries_dir, path, context).text.strip()
         engine = get_datasource(datasource).engine
         query: Any = {"editorType": "sql", "rawSql": sql} if engine == "clickhouse" else sql
         builder = builders.QueryVariable(variable.name).datasource(_datasource_ref(datasource)).query(query)
         builder = builder.definition(sql).refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        builder = builder.sort(models.VariableSort.DISABLED)
-    elif variable.kind == "custom":
+        return builder.sort(models.VariableSort.DISABLED)
+    if variable.kind == "custom":
         values = ",".join(c.value if c.text is None else f"{c.text} : {c.value}" for c in variable.choices)
-        builder = builders.CustomVariable(variable.name).values(values)
-        chosen = set(selection or ())
-        builder = builder.options(
-            [
-                models.VariableOption(selected=c.value in chosen, text=c.label, value=c.value)
-                for c in variable.choices
-            ]
-        )
-    elif variable.kind == "constant":
+        chosen = set(variable.default_selection() or ())
+        options = [
+            models.VariableOption(selected=c.value in chosen, text=c.label, value=c.value)
+            for c in variable.choices
+        ]
+        return builders.CustomVariable(variable.name).values(values).options(options)
+    if variable.kind == "constant":
         builder = builders.ConstantVariable(variable.name).value(str(variable.default))
-        builder = builder.hide(models.VariableHide.HIDE_VARIABLE)
-    elif variable.kind == "textbox":
-        builder = builders.TextBoxVariable(variable.name).default_value(str(variable.default or ""))
-    else:
-        builder = builders.IntervalVariable(variable.name).values(",".join(c.value for c in variable.choices))
+        return builder.hide(models.VariableHide.HIDE_VARIABLE)
+    if variable.kind == "textbox":
+        return builders.TextBoxVariable(variable.name).default_value(str(variable.default or ""))
+    if variable.kind == "interval":
+        return builders.IntervalVariable(variable.name).values(",".join(c.value for c in variable.choices))
+    from smarter_obs.dashboards.errors import DefinitionError
+    from smarter_obs.dashboards.model import VARIABLE_KINDS
+
+    raise DefinitionError(
+        f"dashboard {dashboard.slug!r} variable {variable.name!r}: kind {variable.kind!r} is not a "
+        f"Grafana variable kind ({', '.join(VARIABLE_KINDS)})",
+        path=str(dashboard.source) if dashboard.source else None,
+    )
+
+
+def _variable(dashboard: Dashboard, variable: Variable, project: Project) -> Any:
+    builder = _variable_builder(dashboard, variable, project)
     if variable.label:
         builder = builder.label(variable.label)
     if variable.description:
@@ -517,6 +529,7 @@ def _variable(dashboard: Dashboard, variable: Variable, project: Project) -> Any
             builder = builder.include_all(True)
             if variable.all_value is not None:
                 builder = builder.all_value(variable.all_value)
+    current = _current(variable)
     if current is not None and variable.kind != "constant":
         builder = builder.current(current)
     return builder

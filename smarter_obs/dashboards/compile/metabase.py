@@ -41,9 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "card_entity_id", "card_key", "compile_dashboard", "write_build"]
 
 FORMAT = "smarter-obs/metabase@1"
-_NAMESPACE = uuid.UUID(
-    "5b0c3c1e-6d1f-4f35-9a51-2f8f6a3c9e11"
-)  # fixed: tag ids must not change between builds
+# Fixed: template-tag ids (UUIDv5 in this namespace) must not change between builds.
+_NAMESPACE = uuid.UUID("5b0c3c1e-6d1f-4f35-9a51-2f8f6a3c9e11")
 
 
 def card_key(dashboard: Dashboard, panel: Panel) -> str:

@@ -115,8 +115,7 @@ def check_sql(sql: str, engine: str, schema: Schema) -> list[Problem]:
     if not isinstance(expression, exp.Query):
         start, end = _meta_span(expression)
         return [Problem(f"a panel query must be a SELECT, not {expression.key.upper()}", start, end)]
-    expression = expression.copy()
-    for node in list(expression.walk()):
+    for node in list(expression.walk()):  # the tree is ours (just parsed): no copy needed
         if isinstance(node, exp.Query) and node.args.get("settings"):
             node.set("settings", None)
     problems: list[Problem] = []
