@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import random
 from collections.abc import Callable
@@ -121,9 +122,13 @@ class Incident:
 
 @dataclass
 class ToolRuntime:
-    """What the tools consult: the virtual time of the call being served and any incident."""
+    """What the tools consult: the seed, the virtual time of the call being served and any incident.
 
-    rng: random.Random
+    Each call draws its latency and outcome from its own generator, seeded by the seed, the tool and the
+    call's arguments, so the outcome of a call does not depend on the order concurrent calls run in.
+    """
+
+    seed: int
     incidents: list[Incident] = field(default_factory=list)
     now: Callable[[], float] = lambda: 0.0  # virtual time of the current conversation
 
@@ -131,16 +136,20 @@ class ToolRuntime:
         now = self.now()
         return next((i for i in self.incidents if i.family == tool.family and i.start <= now < i.end), None)
 
+    def rng_for(self, tool: ToolProfile, arguments: dict[str, Any]) -> random.Random:
+        return random.Random(f"{self.seed}:{tool.name}:{json.dumps(arguments, sort_keys=True, default=str)}")
+
 
 def _tool_function(tool: ToolProfile, runtime: ToolRuntime) -> Callable[..., Any]:
     from mcp.server.mcpserver.exceptions import ToolError
 
     async def call(**arguments: Any) -> dict[str, Any]:
         incident = runtime.degraded(tool)
-        await asyncio.sleep(tool.latency(runtime.rng, incident.slowdown if incident else 1.0))
+        rng = runtime.rng_for(tool, arguments)
+        await asyncio.sleep(tool.latency(rng, incident.slowdown if incident else 1.0))
         rate = incident.failure_rate if incident else tool.failure_rate
-        if runtime.rng.random() < rate:
-            raise ToolError(runtime.rng.choice(tool.failures))
+        if rng.random() < rate:
+            raise ToolError(rng.choice(tool.failures))
         return {"ok": True, "tool": tool.name, **{k: v for k, v in arguments.items() if k != "text"}}
 
     call.__name__ = tool.name

@@ -132,7 +132,7 @@ def run_mcp_traffic(
         SERVICE_NAME, service_version="2.4.1", environment="demo", exporter=exporter
     )
     conversations = plan_conversations(calls, start=start, end=end, seed=seed)
-    runtime = ToolRuntime(random.Random(seed + 2), incidents_for(start, end, seed), now=exporter.virtual_now)
+    runtime = ToolRuntime(seed + 2, incidents_for(start, end, seed), now=exporter.virtual_now)
     app = build_server(runtime)
     report = McpReport(conversations=len(conversations))
     started = time.monotonic()

@@ -61,7 +61,7 @@ def test_traffic_follows_the_business_day() -> None:
 def test_the_server_lists_two_dozen_tools_and_failures_are_tool_errors() -> None:
     from mcp import Client
 
-    runtime = ToolRuntime(random.Random(1), [Incident("shopify", 0, 2e9, slowdown=0.01, failure_rate=1.0)])
+    runtime = ToolRuntime(1, [Incident("shopify", 0, 2e9, slowdown=0.01, failure_rate=1.0)])
     fast = tuple(t for t in TOOLS if t.median_ms < 100)
     app = build_server(runtime, TOOLS)
 
@@ -80,3 +80,23 @@ def test_the_server_lists_two_dozen_tools_and_failures_are_tool_errors() -> None
     schema = next(t for t in listed.tools if t.name == "whatsapp_send_message").input_schema
     assert set(schema["properties"]) == {"phone", "text"}
     assert not ok.is_error and fast[0].name in str(ok.content)
+
+
+def test_a_calls_outcome_does_not_depend_on_the_order_calls_run_in() -> None:
+    from mcp import Client
+
+    runtime = ToolRuntime(5, [Incident("shopify", 0, 2e9, slowdown=0.01, failure_rate=0.5)])
+    app = build_server(runtime, TOOLS)
+    orders = [f"#{n}" for n in range(1001, 1021)]
+
+    async def outcomes(sequence: list[str]) -> dict[str, bool]:
+        async with Client(app) as client:
+            results = await asyncio.gather(
+                *(client.call_tool("shopify_order_lookup", {"order_number": o}) for o in sequence)
+            )
+        return {o: r.is_error for o, r in zip(sequence, results, strict=True)}
+
+    forward = asyncio.run(outcomes(orders))
+    backward = asyncio.run(outcomes(orders[::-1]))
+    assert forward == backward
+    assert 0 < sum(forward.values()) < len(orders)  # the incident's 50 % failures: some of each
