@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test bench lint demo clean plan-dashboards publish-dashboards
+.PHONY: help venv test bench lint demo demo-clean clean plan-dashboards publish-dashboards
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## Create .venv and install smarter-obs with every extra and the test tools
 
-demo: $(STAMP)  ## Run the telemetry path end to end on the embedded stores (.smarter-obs/) and print the results
-	$(BIN)/smarter-obs demo
+demo: $(STAMP)  ## SmarterOS end to end on embedded engines (.smarter-obs/), then build/preview/index.html
+	$(BIN)/smarter-obs demo $(DEMO_ARGS)
+
+demo-clean:  ## Remove the demo's stores (.smarter-obs/) and its page (build/preview/)
+	rm -rf .smarter-obs build/preview
 
 test: $(STAMP)  ## Run the whole test suite (starts embedded ClickHouse, PostgreSQL and a mock Kafka itself)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -72,6 +72,8 @@ def collect() -> None:
 
 cli.add_command(importlib.import_module("smarter_obs.cli.db").db)
 cli.add_command(importlib.import_module("smarter_obs.cli.demo").demo)
+cli.add_command(importlib.import_module("smarter_obs.cli.serve").serve)
+cli.add_command(importlib.import_module("smarter_obs.cli.preview").preview)
 _dashboards = importlib.import_module("smarter_obs.cli.dashboards")
 for _command in (_dashboards.validate_command, _dashboards.build_command, _dashboards.list_command,
                  _dashboards.query_command):  # fmt: skip

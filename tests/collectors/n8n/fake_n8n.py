@@ -17,21 +17,18 @@ State is generated from a seed; tests change it through methods (``add``, ``fini
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import json
 import random
-import string
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from smarter_obs.demo.n8n_api import Execution, decode_cursor, encode_cursor, workflow_item
 from tests.collectors.n8n import n8n_spec
 
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
@@ -59,13 +56,6 @@ _MODE_FOR_KIND = {
     "manual": "manual",
     "other": "trigger",
 }
-
-
-def iso(dt: datetime | None) -> str | None:
-    """n8n's JSON date format: ``2026-11-27T10:16:10.011Z``."""
-    if dt is None:
-        return None
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -99,49 +89,6 @@ class Fault:
             self.applied += 1
             return True
         return False
-
-
-@dataclass
-class Execution:
-    id: int
-    workflow_id: str
-    mode: str
-    status: str
-    created: datetime
-    started: datetime | None
-    stopped: datetime | None
-    wait_till: datetime | None = None
-    retry_of: int | None = None
-    retry_success_id: int | None = None
-    trace: str = ""
-
-    def list_item(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "finished": self.status == "success",
-            "mode": self.mode,
-            "retryOf": None if self.retry_of is None else str(self.retry_of),
-            "retrySuccessId": None if self.retry_success_id is None else str(self.retry_success_id),
-            "status": self.status,
-            "startedAt": iso(self.started),
-            "stoppedAt": iso(self.stopped),
-            "workflowId": self.workflow_id,
-            "waitTill": iso(self.wait_till),
-            "storedAt": "db",
-            "jsonSizeBytes": 1024 + self.id % 977,
-            "workflowVersionId": None,
-        }
-
-    def item(self) -> dict[str, Any]:
-        return {
-            **self.list_item(),
-            "createdAt": iso(self.created),
-            "deletedAt": None,
-            "tracingContext": {"traceparent": self.trace} if self.trace else None,
-            "deduplicationKey": None,
-            "binaryDataSizeBytes": 0,
-            "usedPrivateCredentials": False,
-        }
 
 
 @dataclass
@@ -444,7 +391,7 @@ class FakeN8n:
             return 400, {"message": "request/query/limit must be <= 250"}
         last_id = None
         if params.get("cursor"):
-            cursor = _decode_cursor(params["cursor"])
+            cursor = decode_cursor(params["cursor"])
             if cursor is None or "lastId" not in cursor:
                 return 400, {"message": "An invalid cursor was provided"}
             last_id, limit = int(cursor["lastId"]), int(cursor.get("limit", limit))
@@ -469,7 +416,7 @@ class FakeN8n:
                 more = True
                 break
             page.append(e)
-        next_cursor = _encode({"lastId": str(page[-1].id), "limit": limit}) if page and more else None
+        next_cursor = encode_cursor({"lastId": str(page[-1].id), "limit": limit}) if page and more else None
         return 200, {"data": [e.list_item() for e in page], "nextCursor": next_cursor}
 
     def _get_execution(self, raw_id: str) -> tuple[int, dict[str, Any]]:
@@ -484,7 +431,7 @@ class FakeN8n:
             return 400, {"message": "request/query/limit must be <= 250"}
         offset = int(params.get("offset", 0) or 0)
         if params.get("cursor"):
-            cursor = _decode_cursor(params["cursor"])
+            cursor = decode_cursor(params["cursor"])
             if cursor is None or "offset" not in cursor:
                 return 400, {"message": "An invalid cursor was provided"}
             offset, limit = int(cursor["offset"]), int(cursor["limit"])
@@ -492,7 +439,7 @@ class FakeN8n:
         more = offset + limit < len(self.workflows)
         return 200, {
             "data": items,
-            "nextCursor": _encode({"limit": limit, "offset": offset + limit}) if more else None,
+            "nextCursor": encode_cursor({"limit": limit, "offset": offset + limit}) if more else None,
         }
 
 
@@ -529,105 +476,9 @@ def _json(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _encode(cursor: dict[str, Any]) -> str:
-    return base64.b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(raw: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _random_id(rng: random.Random, length: int = 16) -> str:
-    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
 def _workflow(rng: random.Random, index: int, triggers: list[tuple[str, bool]]) -> dict[str, Any]:
-    """A workflow shaped like n8n's GET /workflows items (every required field of the generated schema)."""
-    wid = _random_id(rng)
-    created = BASE_TIME - timedelta(days=30 - index)
-    nodes = []
-    for n, (node_type, disabled) in enumerate(triggers):
-        node = {
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "name": f"Trigger {n + 1}",
-            "type": node_type,
-            "typeVersion": 1,
-            "position": [0, 200 * n],
-            "parameters": {},
-        }
-        if disabled:
-            node["disabled"] = True
-        if node_type == "n8n-nodes-base.webhook":
-            node["webhookId"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            node["parameters"] = {"path": f"hook-{index}", "httpMethod": "POST"}
-        nodes.append(node)
-    for n, node_type in enumerate(("n8n-nodes-base.set", "n8n-nodes-base.httpRequest")):
-        nodes.append(
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "name": f"Step {n + 1}",
-                "type": node_type,
-                "typeVersion": 3,
-                "position": [300 * (n + 1), 0],
-                "parameters": {},
-            }
-        )
-    connections = {
-        nodes[i]["name"]: {"main": [[{"node": nodes[-2]["name"], "type": "main", "index": 0}]]}
-        for i in range(len(triggers))
-    }
-    connections[nodes[-2]["name"]] = {"main": [[{"node": nodes[-1]["name"], "type": "main", "index": 0}]]}
-    version = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    active = index % 4 != 3
-    stamp = iso(created)
-    return {
-        "id": wid,
-        "name": f"Workflow {index + 1}: {triggers[0][0].rsplit('.', 1)[-1]}",
-        "active": active,
-        "activeVersionId": version if active else None,
-        "createdAt": stamp,
-        "updatedAt": stamp,
-        "isArchived": False,
-        "versionId": version,
-        "triggerCount": sum(not d for _, d in triggers) if active else 0,
-        "nodes": nodes,
-        "connections": connections,
-        "nodeGroups": [],
-        "settings": {
-            "executionOrder": "v1",
-            "saveManualExecutions": True,
-            "callerPolicy": "workflowsFromSameOwner",
-        },
-        "staticData": None,
-        "meta": None,
-        "pinData": None,
-        "tags": [{"id": _random_id(rng), "name": "smarteros", "createdAt": stamp, "updatedAt": stamp}],
-        "shared": [
-            {
-                "role": "workflow:owner",
-                "workflowId": wid,
-                "projectId": _random_id(rng),
-                "createdAt": stamp,
-                "updatedAt": stamp,
-            }
-        ],
-        "activeVersion": {
-            "versionId": version,
-            "workflowId": wid,
-            "nodes": nodes,
-            "connections": connections,
-            "nodeGroups": [],
-            "authors": "1",
-            "name": None,
-            "description": None,
-            "autosaved": False,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-        }
-        if active
-        else None,
-    }
+    """A workflow shaped like n8n's GET /workflows items (the package simulator's, same fields)."""
+    name = f"Workflow {index + 1}: {triggers[0][0].rsplit('.', 1)[-1]}"
+    return workflow_item(
+        rng, index, name, triggers, BASE_TIME - timedelta(days=30 - index), active=index % 4 != 3
+    )

@@ -1,0 +1,1 @@
+"""The SmarterOS demo: realistic traffic through the real clients and collectors (see docs/demo.md)."""

@@ -1,0 +1,1 @@
+"""The offline preview page of the dashboards (``smarter-obs preview``)."""
